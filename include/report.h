@@ -1,0 +1,80 @@
+/* Function-level view of a profile for the views and text outputs: applies
+ * the window, thread restriction and pprof-style filters, symbolizes through
+ * a resolver callback, and derives the top table, call tree, callers/callees
+ * (peek), flame graph layout and per-line source counts. Pure given the
+ * resolver, so it is unit-tested with a fake one. */
+#ifndef CTOP_REPORT_H
+#define CTOP_REPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "profile.h"
+#include "symbol.h"
+
+typedef const struct sym_loc *(*resolve_fn)(void *ctx, uint64_t pc);
+
+struct report_filter {
+	const char *focus;      /* regex: keep stacks with a frame matching */
+	const char *ignore;     /* regex: drop stacks with a frame matching */
+	const char *hide;       /* regex: elide matching frames */
+	pid_t tid;              /* 0 = all threads */
+};
+
+struct rfunc {
+	const char *name;       /* function name (inline frames are functions too) */
+	const char *module;     /* module basename or "" */
+	const char *file;       /* may be NULL */
+	int line;               /* the line with most samples in this function */
+	int start_line;
+	uint64_t flat, cum;
+};
+
+struct report;
+
+/* Builds the report. Returns NULL and sets *err (static string) when a
+ * filter regex does not compile. */
+struct report *report_build(const struct profile *p, enum window w,
+			    uint64_t now_ns, const struct report_filter *f,
+			    resolve_fn resolve, void *rctx, const char **err);
+void report_free(struct report *r);
+
+uint64_t report_total(const struct report *r);      /* samples after filters */
+uint32_t report_nfuncs(const struct report *r);
+const struct rfunc *report_func(const struct report *r, uint32_t id);
+
+enum sort_key { SORT_FLAT, SORT_FLAT_PCT, SORT_CUM, SORT_CUM_PCT, SORT_NAME, SORT_COUNT };
+/* Function ids sorted by key (descending counts, ascending name); n = nfuncs. */
+uint32_t *report_sorted(const struct report *r, enum sort_key key);
+
+/* Callers and callees of one function (pprof peek). Arrays malloc'ed. */
+struct redge { uint32_t func; uint64_t count; };
+void report_peek(const struct report *r, uint32_t func,
+		 struct redge **callers, uint32_t *ncallers,
+		 struct redge **callees, uint32_t *ncallees);
+
+/* Call tree, root first (inverted: leaf first). Node 0 is a synthetic root
+ * holding the total. Children are sorted by total, descending. */
+struct rnode {
+	uint32_t func;          /* UINT32_MAX for the root */
+	uint32_t parent, first_child, next_sibling;   /* UINT32_MAX = none */
+	uint64_t self, total;
+};
+const struct rnode *report_tree(struct report *r, int inverted, uint32_t *n);
+
+/* Flame graph layout of the (non-inverted) tree below node `zoom` (0 = all)
+ * in a width-column area: one box per node wider than 0 columns. depth 0 is
+ * the bottom row. */
+struct flame_box { uint32_t node; int depth, x, w; };
+int flame_layout(struct report *r, uint32_t zoom, int width,
+		 struct flame_box **boxes);
+
+/* Samples per source line of one function (pprof list). */
+struct rline { int line; uint64_t flat, cum; };
+int report_lines(const struct report *r, uint32_t func, const char **file,
+		 struct rline **lines);
+
+/* Text table, as `pprof -top` prints it (header line + rows), to f. */
+#include <stdio.h>
+void report_print_top(const struct report *r, FILE *f, int max_rows);
+
+#endif

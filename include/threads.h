@@ -1,0 +1,53 @@
+/* Per-thread state of the target (as htop's thread view shows it) and the
+ * periodic stack scan of every thread, running or blocked. */
+#ifndef CTOP_THREADS_H
+#define CTOP_THREADS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "unwind.h"
+
+struct thread_info {
+	pid_t tid;
+	char name[64];
+	char state;               /* R S D T t Z ... */
+	double cpu_pct;           /* htop's: delta(utime+stime) / delta(wall) */
+	uint64_t vcsw, nvcsw;     /* voluntary / involuntary context switches */
+	char wchan[64];           /* kernel wait channel, "" if none/unknown */
+	long syscall;             /* current syscall number, -1 running / unknown */
+	int alive;                /* 0: exited since the last refresh */
+};
+
+struct threads;
+struct threads *threads_new(pid_t pid);
+void threads_free(struct threads *t);
+/* Re-read /proc/PID/task/ *. Returns number of live threads or -errno. */
+int threads_refresh(struct threads *t, uint64_t now_ns);
+/* Current table (alive threads first, by tid). Valid until next refresh. */
+const struct thread_info *threads_list(struct threads *t, int *n);
+/* Name of a thread, also for threads that have exited ("" if never seen). */
+const char *threads_name(struct threads *t, pid_t tid);
+
+/* One thread's stack as collected by a scan. */
+struct scanned_thread {
+	pid_t tid;
+	char state;
+	char wait[64];            /* wchan, or syscall name, "" if running */
+	uint32_t n;
+	uint64_t pcs[CTOP_MAX_FRAMES];
+};
+struct scan_stats {
+	unsigned threads, failed;
+	uint64_t total_ns;        /* wall time of the whole scan */
+	uint64_t max_stop_ns;     /* longest time any thread was stopped */
+	uint64_t sum_stop_ns;
+};
+/* Collect the user stack of every thread (PTRACE_SEIZE + PTRACE_INTERRUPT,
+ * regs + stack copy, detach at once; a thread is never left stopped).
+ * The unwind callback runs after the thread is resumed. Returns count or
+ * -errno; *out malloc'ed. lock/unlock (may be NULL) guard the unwinder. */
+int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
+		 void (*unlock)(void *), void *lockarg,
+		 struct scanned_thread **out, struct scan_stats *st);
+
+#endif
