@@ -67,7 +67,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 
 unit: $(UNIT_BINS)
 
-include tests/workloads/workloads.mk
+WORKLOADS :=
+include $(sort $(wildcard tests/workloads/mk/*.mk))
+workloads: $(WORKLOADS)
 
 check: deps
 	@$(MAKE) --no-print-directory all unit workloads

@@ -1,6 +1,0 @@
-# Test workloads with known behaviour (built by `make workloads`).
-WL := tests/workloads
-WLBIN := $(WL)/bin
-WORKLOADS :=
-
-workloads: $(WORKLOADS)
