@@ -35,4 +35,16 @@ struct gort_stats { unsigned read, skipped; uint64_t total_ns; };
 /* Reads all live goroutines. Returns count or -errno; *out malloc'ed. */
 int gort_scan(struct gort *g, struct goroutine **out, struct gort_stats *st);
 
+/* Go symbol table (.gopclntab), for Go binaries without .symtab/DWARF
+ * (built with -ldflags=-s -w). Used by the symbolizer. */
+struct gopclntab;
+/* data/size: the .gopclntab section bytes (copied); text_start: the vaddr of
+ * runtime.text (.text section start). NULL if not a supported pclntab. */
+struct gopclntab *gopclntab_open(const void *data, size_t size, uint64_t text_start);
+void gopclntab_close(struct gopclntab *t);
+/* pc is a link-time vaddr. Returns the function name (owned by t) or NULL;
+ * file/line when known (file owned by t, line 0 when unknown). */
+const char *gopclntab_lookup(struct gopclntab *t, uint64_t pc,
+			     const char **file, int *line, uint64_t *entry);
+
 #endif
