@@ -5,6 +5,7 @@
 #define CTOP_GROUPS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "report.h"
 
 #define GROUPS_HISTORY 512   /* scans kept per group (>= 10 min at 2 s) */
@@ -43,6 +44,8 @@ void groups_update(struct groups *g, uint64_t t_ns,
 /* Current groups: suspected leaks first, then by count. Valid until next
  * update. Returns count. */
 int groups_view(struct groups *g, const struct group_view **out);
+/* The batch table: COUNT first, then change over 1 min, state, wait, top frame. */
+void groups_print_table(struct groups *g, FILE *out, const char *kind);
 uint64_t groups_scans(const struct groups *g);
 int64_t groups_total(const struct groups *g);
 
