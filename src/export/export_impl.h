@@ -73,8 +73,9 @@ int xsym_init(struct xsym *s, const struct export_ctx *x, int use_filter);
 void xsym_free(struct xsym *s);
 /* Index of the location of pc (symbolized on first use). */
 uint32_t xsym_loc(struct xsym *s, uint64_t pc);
-/* Filters one stack (leaf first) the way pprof's FilterSamplesByName does:
- * dropped by an ignored location or without a focused one (returns -1);
+/* Filters one stack (leaf first) like pprof's FilterSamplesByName, matching
+ * function names as report.c does: dropped by an ignored location or
+ * without a focused one, both judged before hide (returns -1);
  * otherwise writes the indexes of the locations not wholly hidden to out
  * (room for n) and returns how many. Also drops stacks left empty. */
 int xsym_stack(struct xsym *s, const uint64_t *pcs, uint32_t n, uint32_t *out);

@@ -67,7 +67,8 @@ static int gen_groups(FILE *f, void *arg)
 			fprintf(f, " wait=%s", g->wait);
 		fputc('\n', f);
 		for (uint32_t k = 0; g->pcs && k < g->n; k++) {
-			const struct xloc *l = &t->s.locs[xsym_loc(&t->s, g->pcs[k])];
+			uint32_t li = xsym_loc(&t->s, g->pcs[k]);   /* may move locs */
+			const struct xloc *l = &t->s.locs[li];
 			for (uint32_t j = 0; j < l->nframes; j++) {
 				const struct xframe *fr = &t->s.frames[l->frame0 + j];
 				const char *file = xsym_str(&t->s, fr->file);

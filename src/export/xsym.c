@@ -235,16 +235,17 @@ static int rx_match(const regex_t *re, const char *str)
 	return str && *str && regexec(re, str, 0, NULL, 0) == 0;
 }
 
-/* pprof's Location.matchesName: any line's function name or file name, or
- * the mapping's file. */
-static int loc_matches(const struct xsym *s, const struct xloc *l,
-		       const struct xframe *fr, uint32_t nfr, const regex_t *re)
+/* Filters match function names only, frame by frame, exactly as report.c
+ * does for the views: a saved file holds what the view showed. (pprof's own
+ * matchesName also tries file and mapping names; a view filter built from a
+ * function name should not catch its whole source file.) */
+static int loc_matches(const struct xsym *s, const struct xframe *fr,
+		       uint32_t nfr, const regex_t *re)
 {
 	for (uint32_t i = 0; i < nfr; i++)
-		if (rx_match(re, xsym_str(s, fr[i].name)) ||
-		    rx_match(re, xsym_str(s, fr[i].file)))
+		if (rx_match(re, xsym_str(s, fr[i].name)))
 			return 1;
-	return l->mod >= 0 && rx_match(re, xsym_str(s, s->mods[l->mod].path));
+	return 0;
 }
 
 uint32_t xsym_loc(struct xsym *s, uint64_t pc)
@@ -280,22 +281,16 @@ uint32_t xsym_loc(struct xsym *s, uint64_t pc)
 
 	/* Classify before hiding, as pprof does. */
 	const struct xframe *fr = s->frames + l.frame0;
-	l.ignore = s->has_ignore && loc_matches(s, &l, fr, l.nframes, &s->ignore);
-	l.focus = !l.ignore && (!s->has_focus || loc_matches(s, &l, fr, l.nframes, &s->focus));
+	l.ignore = s->has_ignore && loc_matches(s, fr, l.nframes, &s->ignore);
+	l.focus = !l.ignore && (!s->has_focus || loc_matches(s, fr, l.nframes, &s->focus));
 	if (s->has_hide) {
-		if (l.mod >= 0 && rx_match(&s->hide, xsym_str(s, s->mods[l.mod].path))) {
-			l.nframes = 0;
-		} else {
-			uint32_t k = 0;
-			for (uint32_t j = 0; j < l.nframes; j++) {
-				struct xframe f = s->frames[l.frame0 + j];
-				if (rx_match(&s->hide, xsym_str(s, f.name)) ||
-				    rx_match(&s->hide, xsym_str(s, f.file)))
-					continue;
+		uint32_t k = 0;
+		for (uint32_t j = 0; j < l.nframes; j++) {
+			struct xframe f = s->frames[l.frame0 + j];
+			if (!rx_match(&s->hide, xsym_str(s, f.name)))
 				s->frames[l.frame0 + k++] = f;
-			}
-			l.nframes = k;
 		}
+		l.nframes = k;
 		s->nframes = l.frame0 + l.nframes;
 	}
 
