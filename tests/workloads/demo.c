@@ -88,7 +88,7 @@ __attribute__((noinline)) void worker_loop(void)
 __attribute__((noinline)) void accept_loop(void)
 {
 	for (;;) {
-		usleep(2000);   /* ~400 requests/s over three workers */
+		usleep(1200);   /* ~700 requests/s over three workers */
 		pthread_mutex_lock(&qmu);
 		if (queued < 64)
 			queued++;
@@ -100,14 +100,14 @@ __attribute__((noinline)) void accept_loop(void)
 __attribute__((noinline)) void gc_mark(void)
 {
 	unsigned long x = sink;
-	WL_BURN(x, 3000000UL);
+	WL_BURN(x, 20000000UL);
 	sink = x;
 }
 
 __attribute__((noinline)) void gc_sweep(void)
 {
 	unsigned long x = sink;
-	WL_BURN(x, 1500000UL);
+	WL_BURN(x, 10000000UL);
 	sink = x;
 }
 
