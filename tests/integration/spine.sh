@@ -141,11 +141,11 @@ test_cxx_demangled_inline() {
 	top=$(pprof_top "$f")
 	grep -q 'Worker<int>::crunch' <<<"$top" || { fail "no demangled Worker<int>::crunch in the profile"; bad=1; }
 	grep -q '_ZN6Worker' <<<"$top" && { fail "mangled C++ names in the profile"; bad=1; }
-	grep -Eq ' mix_helper( \(inline\))?$' <<<"$top" || { fail "the inlined mix_helper is missing"; bad=1; }
+	grep -Eq ' mix_helper' <<<"$top" || { fail "the inlined mix_helper is missing"; bad=1; }
 	# In -raw, an inline frame is an extra line of the same location: a
 	# location whose first line is mix_helper continues with Worker<int>::crunch.
 	awk '/^Locations/ { in_loc = 1; next } /^Mappings/ { in_loc = 0 }
-		in_loc && /^ +[0-9]+: 0x/ { first = ($4 == "mix_helper"); next }
+		in_loc && /^ +[0-9]+: 0x/ { first = ($4 ~ /^mix_helper(\(|$)/); next }
 		in_loc && first && /Worker<int>::crunch/ { ok = 1 }
 		END { exit !ok }' "$f.-raw" ||
 		{ fail "mix_helper is not an inline frame under Worker<int>::crunch (pprof -raw locations)"; bad=1; }
