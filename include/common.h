@@ -40,6 +40,9 @@ struct raw_sample {
 	uint64_t regs[CTOP_NREGS];
 	const uint8_t *stack;
 	uint64_t stack_size;
+	/* the kernel stopped the callchain at its depth limit
+	 * (perf_event_max_stack): the root side is missing */
+	int ips_truncated;
 };
 
 uint64_t now_ns(void);          /* CLOCK_MONOTONIC in ns */
