@@ -24,7 +24,7 @@ struct group_view {
 	int64_t delta_1m;          /* count now minus count ~60 s ago (or first seen) */
 	const int64_t *history;    /* counts per scan, oldest first */
 	int nhistory;
-	const char *states;        /* state mix, e.g. "S" or "S:3 R:1" */
+	const char *states;        /* state mix, e.g. "S" or "S:3,R:1" */
 	const char *wait;          /* most common wait point, "" if none */
 	const char *top_frame;     /* first frame outside libc/ld.so/runtime */
 	const char *created_by;    /* goroutines: function at gopc, else "" */
@@ -48,5 +48,9 @@ int groups_view(struct groups *g, const struct group_view **out);
 void groups_print_table(struct groups *g, FILE *out, const char *kind);
 uint64_t groups_scans(const struct groups *g);
 int64_t groups_total(const struct groups *g);
+
+/* The leak rule (see groups.c) on counts[0..n-1], oldest first, one per
+ * scan. 1 suspected leak, 0 not. Exposed for tests. */
+int groups_is_leak(const int64_t *counts, int n);
 
 #endif

@@ -50,4 +50,7 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 		 void (*unlock)(void *), void *lockarg,
 		 struct scanned_thread **out, struct scan_stats *st);
 
+/* x86-64 system call name ("read", "futex"), NULL if unknown. */
+const char *threads_syscall_name(long nr);
+
 #endif
