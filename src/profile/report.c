@@ -159,7 +159,10 @@ static void arena_free(struct achunk *a)
 
 /* ---- the report ---------------------------------------------------------- */
 
-struct rfr { uint32_t func; int32_t line; };
+/* One frame: function id and (func, line) entry id (NOLINE when the line is
+ * unknown); the line itself is lents[lid].line. */
+struct rfr { uint32_t func, lid; };
+#define NOLINE UINT32_MAX
 
 enum { F_FOCUS = 1, F_IGNORE = 2, F_HIDE = 4 };
 
@@ -260,6 +263,22 @@ static uint32_t func_intern(struct report *r, const char *name, const char *file
 	return id;
 }
 
+/* (func, line) entries are interned when a pc is resolved, so the per-frame
+ * work in the walk is an array update, not a hash lookup. */
+static uint32_t line_intern(struct report *r, uint32_t func, int line)
+{
+	if (line <= 0)
+		return NOLINE;
+	uint64_t key = (uint64_t)func << 32 | (uint32_t)line;
+	uint32_t *slot = u64map_slot(&r->linemap, key);
+	if (!*slot) {
+		GROW(r->lents, r->caplents, r->nlents + 1);
+		r->lents[r->nlents] = (struct lent){ func, line, 0, 0, 0 };
+		*slot = (uint32_t)++r->nlents;
+	}
+	return *slot - 1;
+}
+
 /* Resolve pc (once per build) and return its loc index. */
 static uint32_t pc_loc(struct report *r, uint64_t pc)
 {
@@ -275,41 +294,22 @@ static uint32_t pc_loc(struct report *r, uint64_t pc)
 	const struct sym_loc *sl = NULL;
 	if (pc == CTOP_TRUNCATED_PC) {
 		GROW(r->locfr, r->caplocfr, r->nlocfr + 1);
-		r->locfr[r->nlocfr++] = (struct rfr){ func_intern(r, "[truncated]", NULL, "", 0), 0 };
+		r->locfr[r->nlocfr++] = (struct rfr){ func_intern(r, "[truncated]", NULL, "", 0), NOLINE };
 	} else if (r->resolve && (sl = r->resolve(r->rctx, pc)) && sl->nframes && sl->frames) {
 		const char *mod = sl->mod && sl->mod->name ? sl->mod->name : "";
 		GROW(r->locfr, r->caplocfr, r->nlocfr + sl->nframes);
 		for (uint32_t i = 0; i < sl->nframes; i++) {
 			const struct sym_frame *fr = &sl->frames[i];
 			const char *name = fr->func ? fr->func : "[unknown]";
-			r->locfr[r->nlocfr++] = (struct rfr){
-				func_intern(r, name, fr->file, mod, fr->start_line), fr->line };
+			uint32_t fn = func_intern(r, name, fr->file, mod, fr->start_line);
+			r->locfr[r->nlocfr++] = (struct rfr){ fn, line_intern(r, fn, fr->line) };
 		}
 	} else {
 		GROW(r->locfr, r->caplocfr, r->nlocfr + 1);
-		r->locfr[r->nlocfr++] = (struct rfr){ func_intern(r, "[unknown]", NULL, "", 0), 0 };
+		r->locfr[r->nlocfr++] = (struct rfr){ func_intern(r, "[unknown]", NULL, "", 0), NOLINE };
 	}
 	r->locoff[loc + 1] = (uint32_t)r->nlocfr;
 	return loc;
-}
-
-static void line_count(struct report *r, uint32_t func, int32_t line, uint64_t count,
-		       int leaf, uint32_t stamp)
-{
-	uint64_t key = (uint64_t)func << 32 | (uint32_t)line;
-	uint32_t *slot = u64map_slot(&r->linemap, key);
-	if (!*slot) {
-		GROW(r->lents, r->caplents, r->nlents + 1);
-		r->lents[r->nlents] = (struct lent){ func, line, 0, 0, 0 };
-		*slot = (uint32_t)++r->nlents;
-	}
-	struct lent *le = &r->lents[*slot - 1];
-	if (leaf)
-		le->flat += count;
-	if (le->stamp != stamp) {
-		le->stamp = stamp;
-		le->cum += count;
-	}
 }
 
 struct build_ctx {
@@ -369,8 +369,15 @@ static int build_visit(pid_t tid, const uint64_t *pcs, uint32_t n, uint64_t coun
 			r->fstamp[fr.func] = stamp;
 			f->cum += count;
 		}
-		if (fr.line > 0)
-			line_count(r, fr.func, fr.line, count, k == start, stamp);
+		if (fr.lid != NOLINE) {
+			struct lent *le = &r->lents[fr.lid];
+			if (k == start)
+				le->flat += count;
+			if (le->stamp != stamp) {
+				le->stamp = stamp;
+				le->cum += count;
+			}
+		}
 	}
 	return 0;
 }
@@ -388,11 +395,14 @@ static void build_lines(struct report *r)
 {
 	r->lineoff = xcalloc(r->nfuncs + 1, sizeof *r->lineoff);
 	r->lsorted = xmalloc(sizeof *r->lsorted * (r->nlents ? r->nlents : 1));
+	/* Entries met only in dropped stacks (func gone or no count) are out. */
+	size_t n = 0;
 	for (size_t i = 0; i < r->nlents; i++)
-		r->lsorted[i] = (uint32_t)i;
-	qsort_r(r->lsorted, r->nlents, sizeof *r->lsorted, lent_cmp, r->lents);
-	for (size_t i = 0; i < r->nlents; i++)
-		r->lineoff[r->lents[i].func + 1]++;
+		if (r->lents[i].func != UINT32_MAX && r->lents[i].cum)
+			r->lsorted[n++] = (uint32_t)i;
+	qsort_r(r->lsorted, n, sizeof *r->lsorted, lent_cmp, r->lents);
+	for (size_t i = 0; i < n; i++)
+		r->lineoff[r->lents[r->lsorted[i]].func + 1]++;
 	for (size_t f = 0; f < r->nfuncs; f++)
 		r->lineoff[f + 1] += r->lineoff[f];
 	/* The hottest line (by cum; lowest line on ties) stands for the
@@ -416,6 +426,7 @@ static void compact_funcs(struct report *r)
 	uint32_t *map = xmalloc(sizeof *map * (r->nfuncs ? r->nfuncs : 1));
 	size_t n = 0;
 	for (size_t i = 0; i < r->nfuncs; i++) {
+		map[i] = UINT32_MAX;
 		if (!r->funcs[i].cum)
 			continue;
 		map[i] = (uint32_t)n;
@@ -661,33 +672,74 @@ static int child_cmp(const void *a, const void *b, void *arg)
 	return (x->func > y->func) - (x->func < y->func);
 }
 
+struct stackcmp { const struct report *r; int inv; };
+
+/* Lexicographic order of stacks read root first (inverted: leaf first). */
+static int stack_cmp(const void *a, const void *b, void *arg)
+{
+	const struct stackcmp *sc = arg;
+	const struct report *r = sc->r;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint32_t xa = r->soff[x], xn = r->soff[x + 1] - xa;
+	uint32_t ya = r->soff[y], yn = r->soff[y + 1] - ya;
+	for (uint32_t i = 0; i < xn && i < yn; i++) {
+		uint32_t fx = r->sfr[sc->inv ? xa + i : xa + xn - 1 - i].func;
+		uint32_t fy = r->sfr[sc->inv ? ya + i : ya + yn - 1 - i].func;
+		if (fx != fy)
+			return fx < fy ? -1 : 1;
+	}
+	if (xn != yn)
+		return xn < yn ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/* The trie is built from the stacks in lexicographic order: a stack shares
+ * with the previous one exactly the prefix it shares with any earlier
+ * stack, so each stack only creates nodes past that common prefix. No hash
+ * table, sequential memory; at most one node per kept frame. */
 static void tree_build(struct report *r, int inv)
 {
-	size_t cap = 1024, n = 1;
-	struct tnode *t = xmalloc(sizeof *t * cap);
+	size_t n = 1, maxlen = 0;
+	struct tnode *t = xmalloc(sizeof *t * (r->nsfr + 1));
 	t[0] = (struct tnode){ UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 0, 0 };
-	struct u64map m;
-	u64map_init(&m, 4096);
+	uint32_t *order = xmalloc(sizeof *order * (r->nstacks ? r->nstacks : 1));
 	for (size_t s = 0; s < r->nstacks; s++) {
-		uint32_t a = r->soff[s], e = r->soff[s + 1];
-		uint64_t c = r->scount[s];
-		uint32_t cur = 0;
-		t[0].total += c;
-		for (uint32_t i = 0; i < e - a; i++) {
-			uint32_t f = r->sfr[inv ? a + i : e - 1 - i].func;
-			uint32_t *slot = u64map_slot(&m, (uint64_t)cur << 32 | f);
-			if (!*slot) {
-				GROW(t, cap, n + 1);
-				t[n] = (struct tnode){ f, cur, UINT32_MAX, t[cur].child, 0, 0 };
-				t[cur].child = (uint32_t)n;
-				*slot = (uint32_t)++n;
-			}
-			cur = *slot - 1;
-			t[cur].total += c;
-		}
-		t[cur].self += c;
+		order[s] = (uint32_t)s;
+		if (r->soff[s + 1] - r->soff[s] > maxlen)
+			maxlen = r->soff[s + 1] - r->soff[s];
 	}
-	u64map_free(&m);
+	struct stackcmp sc = { r, inv };
+	qsort_r(order, r->nstacks, sizeof *order, stack_cmp, &sc);
+	uint32_t *path = xmalloc(sizeof *path * (maxlen + 1));
+	path[0] = 0;
+	uint32_t prev = UINT32_MAX, prevlen = 0;
+#define FRAME(s, a, len, i) (r->sfr[inv ? (a) + (i) : (a) + (len) - 1 - (i)].func)
+	for (size_t k = 0; k < r->nstacks; k++) {
+		uint32_t s = order[k];
+		uint32_t a = r->soff[s], len = r->soff[s + 1] - a;
+		uint64_t c = r->scount[s];
+		uint32_t lcp = 0;
+		if (prev != UINT32_MAX) {
+			uint32_t pa = r->soff[prev];
+			while (lcp < len && lcp < prevlen &&
+			       FRAME(s, a, len, lcp) == FRAME(prev, pa, prevlen, lcp))
+				lcp++;
+		}
+		for (uint32_t i = lcp; i < len; i++) {
+			uint32_t par = path[i];
+			t[n] = (struct tnode){ FRAME(s, a, len, i), par, UINT32_MAX, t[par].child, 0, 0 };
+			t[par].child = (uint32_t)n;
+			path[i + 1] = (uint32_t)n++;
+		}
+		for (uint32_t i = 0; i <= len; i++)
+			t[path[i]].total += c;
+		t[path[len]].self += c;
+		prev = s;
+		prevlen = len;
+	}
+#undef FRAME
+	free(path);
+	free(order);
 
 	/* Renumber in preorder with children sorted by total, so that walking
 	 * ids in order is walking the displayed tree. Children always have a
@@ -712,7 +764,8 @@ static void tree_build(struct report *r, int inv)
 			GROW(kids, capkids, nk + 1);
 			kids[nk++] = c;
 		}
-		qsort_r(kids, nk, sizeof *kids, child_cmp, ctx);
+		if (nk > 1)
+			qsort_r(kids, nk, sizeof *kids, child_cmp, ctx);
 		uint32_t next = nid[u] + 1;
 		for (size_t k = 0; k < nk; k++) {
 			nid[kids[k]] = next;

@@ -236,6 +236,23 @@ static void test_focus(void **state)
 	/* an inline frame is a function of its own */
 	r = build(p, "inl", NULL, NULL, 0, NULL);
 	assert_int_equal(report_total(r), 3);
+	/* b's line 35 is only in dropped stacks: not in its lines */
+	struct rline *l;
+	int nl = report_lines(r, (uint32_t)fid(r, "b"), NULL, &l);
+	assert_int_equal(nl, 1);
+	assert_int_equal(l[0].line, 33);
+	assert_int_equal(l[0].cum, 3);
+	free(l);
+	assert_int_equal(report_func(r, (uint32_t)fid(r, "b"))->line, 33);
+	report_free(r);
+
+	/* S3 and S4 dropped: c's line 40 and memcpy are gone; b keeps 33 only */
+	r = build(p, "^a$", NULL, NULL, 0, NULL);
+	assert_int_equal(report_total(r), 8);
+	assert_int_equal(report_nfuncs(r), 4);   /* a main inl b */
+	nl = report_lines(r, (uint32_t)fid(r, "b"), NULL, &l);
+	assert_int_equal(nl, 1);
+	free(l);
 	report_free(r);
 
 	/* regex, not equality: "^(a|c)$" keeps S1 S2 S3 S4 */
