@@ -723,18 +723,23 @@ struct walk {
 };
 
 /* Where the current frame keeps the caller's bp and the return address
- * (bp+0, bp+8). With a frame pointer that is bp; without one (a goroutine in
- * a syscall: entersyscall saves pc and sp only) the pcsp table gives the
- * frame size: the return address is at sp + delta, the saved bp below it. */
-static int frame_slot(struct gort *g, struct walk *w, uint64_t *slot)
+ * (slot+0, slot+8). With a frame pointer the slot is bp. Without one (a
+ * goroutine in a syscall: entersyscall saves pc and sp only; a goroutine not
+ * yet started: pc is its entry) the pcsp table gives the frame size: the
+ * return address is at sp + delta, the saved bp just below it once the
+ * prologue pushed it (delta > 0). *has_bp says whether slot+0 is a saved bp. */
+static int frame_slot(struct gort *g, struct walk *w, uint64_t *slot, int *has_bp)
 {
+	*has_bp = 1;
 	if (w->bp) {
 		*slot = w->bp;
 		return 0;
 	}
 	int32_t delta;
-	if (!w->sp || gopclntab_spdelta(g->pcln, w->pc - g->bias, &delta) || delta < 0)
+	if (!w->sp || gopclntab_spdelta(g->pcln, w->pc - g->bias, &delta) || delta < 0 ||
+	    (delta & 7))
 		return -1;
+	*has_bp = delta > 0;
 	*slot = w->sp + (uint64_t)delta - 8;
 	return 0;
 }
@@ -743,13 +748,15 @@ static void unwind_all(struct gort *g, struct walk *w, size_t n)
 {
 	struct rd *r = xcalloc(n ? n : 1, sizeof(*r));
 	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx));
+	int *has_bp = xcalloc(n ? n : 1, sizeof(*has_bp));
 	for (int depth = 1; depth < GORT_DEPTH; depth++) {
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (!w[i].active)
 				continue;
 			uint64_t slot;
-			if (frame_slot(g, &w[i], &slot) || slot < w[i].lo ||
+			/* slot + 8 >= sp - 8: the return address is in the stack */
+			if (frame_slot(g, &w[i], &slot, &has_bp[k]) || slot + 8 < w[i].lo ||
 			    slot > w[i].hi - 16 || (slot & 7)) {
 				w[i].active = 0;
 				continue;
@@ -766,7 +773,7 @@ static void unwind_all(struct gort *g, struct walk *w, size_t n)
 				x->active = 0;
 				continue;
 			}
-			uint64_t slot = r[j].addr, nbp = x->buf[0], ret = x->buf[1];
+			uint64_t slot = r[j].addr, nbp = has_bp[j] ? x->buf[0] : 0, ret = x->buf[1];
 			if (ret < g->text_lo || ret >= g->text_hi) {
 				x->active = 0;
 				continue;
@@ -780,6 +787,7 @@ static void unwind_all(struct gort *g, struct walk *w, size_t n)
 				x->active = 0;
 		}
 	}
+	free(has_bp);
 	free(r);
 	free(idx);
 }

@@ -103,21 +103,20 @@ func main() {
 	go burn()
 	report(0)
 	leaked := 0
-	tick := time.NewTicker(time.Duration(interval) * time.Millisecond)
-	if interval == 0 {
-		tick.Stop()
+	// interval 0: leak all N at once.
+	var tickC <-chan time.Time
+	if interval > 0 {
+		tickC = time.NewTicker(time.Duration(interval) * time.Millisecond).C
+	} else {
+		for ; leaked < n; leaked++ {
+			go leakyReceiver(never)
+		}
+		report(leaked)
 	}
 	status := time.NewTicker(100 * time.Millisecond)
 	for {
-		if leaked < n && interval == 0 {
-			for ; leaked < n; leaked++ {
-				go leakyReceiver(never)
-			}
-			report(leaked)
-			continue
-		}
 		select {
-		case <-tick.C:
+		case <-tickC:
 			if leaked < n {
 				go leakyReceiver(never)
 				leaked++

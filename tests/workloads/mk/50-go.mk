@@ -1,15 +1,17 @@
 # Go workloads: goleak (goroutine leak + CPU burner), normal and stripped
 # (-ldflags='-s -w': no .symtab, no DWARF, only .gopclntab), plus an oracle
 # file for the pclntab unit test made by Go's own tools:
-#   goleak.addr2line: "0xADDR<TAB>function<TAB>file:line" per line, for every
-#   text symbol's entry and middle, from `go tool nm` + `go tool addr2line`.
+#   goleak.addr2line, goleak-stripped.addr2line: "0xADDR<TAB>function<TAB>
+#   file:line" per line, for every text symbol's entry and middle (from
+#   `go tool nm` of goleak), as `go tool addr2line` resolves them in each.
 # GOCACHE/GOPATH live under the build dir so this works as root in CI with
 # HOME unset, and needs no network (no modules).
 GO ?= go
 GO_ENV := GOCACHE=$(CURDIR)/$(BUILD)/gocache GOPATH=$(CURDIR)/$(BUILD)/gopath \
           GO111MODULE=off GOFLAGS= CGO_ENABLED=0
 
-WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak.addr2line
+WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak.addr2line \
+             $(WLBIN)/goleak-stripped.addr2line
 
 $(WLBIN)/goleak: $(WL)/goleak/main.go
 	@mkdir -p $(dir $@)
@@ -19,11 +21,16 @@ $(WLBIN)/goleak-stripped: $(WL)/goleak/main.go
 	@mkdir -p $(dir $@)
 	$(GO_ENV) $(GO) build -ldflags='-s -w' -o $@ $<
 
-$(WLBIN)/goleak.addr2line: $(WLBIN)/goleak
+$(WLBIN)/goleak.addrs: $(WLBIN)/goleak
 	$(GO_ENV) $(GO) tool nm -size -n -type $< | \
-	  perl -ane 'next unless $$F[2] =~ /^[Tt]$$/; $$a = hex($$F[0]); printf "0x%x\n", $$a; printf "0x%x\n", $$a + int($$F[1] / 2) if $$F[1] > 2' > $@.in
-	$(GO_ENV) $(GO) tool addr2line $< < $@.in | paste - - | paste $@.in - > $@.tmp
-	@rm -f $@.in
+	  perl -ane 'next unless $$F[2] =~ /^[Tt]$$/; $$a = hex($$F[0]); printf "0x%x\n", $$a; printf "0x%x\n", $$a + int($$F[1] / 2) if $$F[1] > 2' > $@.tmp
+	@mv $@.tmp $@
+
+# The same addresses through each binary (addr2line reads the stripped one's
+# .gopclntab, as we do).
+$(WLBIN)/%.addr2line: $(WLBIN)/% $(WLBIN)/goleak.addrs
+	$(GO_ENV) $(GO) tool addr2line $< < $(WLBIN)/goleak.addrs | paste - - | \
+	  paste $(WLBIN)/goleak.addrs - > $@.tmp
 	@mv $@.tmp $@
 
 # test_gort finds the binaries here (CTOP_WLBIN in the environment overrides).
