@@ -43,17 +43,23 @@ uint32_t report_nfuncs(const struct report *r);
 const struct rfunc *report_func(const struct report *r, uint32_t id);
 
 enum sort_key { SORT_FLAT, SORT_FLAT_PCT, SORT_CUM, SORT_CUM_PCT, SORT_NAME, SORT_COUNT };
-/* Function ids sorted by key (descending counts, ascending name); n = nfuncs. */
+/* Function ids sorted by key (descending counts, ascending name); n = nfuncs.
+ * Malloc'ed; the caller frees it. Only functions with samples are listed
+ * (ids 0..nfuncs-1 all have cum > 0). */
 uint32_t *report_sorted(const struct report *r, enum sort_key key);
 
-/* Callers and callees of one function (pprof peek). Arrays malloc'ed. */
+/* Callers and callees of one function (pprof peek). Arrays malloc'ed (also
+ * when empty); sorted by count, descending. Counted once per stack; direct
+ * recursion (f calling f) is not an edge. */
 struct redge { uint32_t func; uint64_t count; };
 void report_peek(const struct report *r, uint32_t func,
 		 struct redge **callers, uint32_t *ncallers,
 		 struct redge **callees, uint32_t *ncallees);
 
 /* Call tree, root first (inverted: leaf first). Node 0 is a synthetic root
- * holding the total. Children are sorted by total, descending. */
+ * holding the total. Children are sorted by total, descending. Nodes are
+ * numbered in preorder (a node's first child is node+1). Built on first call
+ * and owned by the report; needs no resolver, so it can run unlocked. */
 struct rnode {
 	uint32_t func;          /* UINT32_MAX for the root */
 	uint32_t parent, first_child, next_sibling;   /* UINT32_MAX = none */
@@ -63,17 +69,23 @@ const struct rnode *report_tree(struct report *r, int inverted, uint32_t *n);
 
 /* Flame graph layout of the (non-inverted) tree below node `zoom` (0 = all)
  * in a width-column area: one box per node wider than 0 columns. depth 0 is
- * the bottom row. */
+ * the bottom row. Children left to right by function name (stable across
+ * refreshes); boxes in preorder. Returns the box count (*boxes malloc'ed,
+ * caller frees) or -EINVAL for a bad zoom node or width. */
 struct flame_box { uint32_t node; int depth, x, w; };
 int flame_layout(struct report *r, uint32_t zoom, int width,
 		 struct flame_box **boxes);
 
-/* Samples per source line of one function (pprof list). */
+/* Samples per source line of one function (pprof list), ascending lines,
+ * unknown line 0 left out. Returns the row count (*lines malloc'ed) or
+ * -EINVAL; *file = the function's file (NULL if unknown). */
 struct rline { int line; uint64_t flat, cum; };
 int report_lines(const struct report *r, uint32_t func, const char **file,
 		 struct rline **lines);
 
-/* Text table, as `pprof -top` prints it (header line + rows), to f. */
+/* Text table, as `pprof -top` prints it (header line + rows), to f.
+ * Rows: flat flat% sum% cum cum% name module file:line, sorted by flat;
+ * max_rows <= 0 = all. name is field 6 but may contain spaces (C++). */
 #include <stdio.h>
 void report_print_top(const struct report *r, FILE *f, int max_rows);
 
