@@ -1,0 +1,1073 @@
+/* Symbol tables of a live process with libdwfl.
+ *
+ * Modules come from our own reading of /proc/PID/maps (we need the inode,
+ * the first mapping and the executable range of each file, which
+ * dwfl_linux_proc_report does not give back) and are reported with
+ * dwfl_report_module: that only records a name and an address range, so
+ * opening is cheap; the ELF file is opened by find_elf_cb on the first
+ * lookup in the module and the DWARF (possibly a separate 100 MB debug file
+ * found by build-id or .gnu_debuglink) only when a lookup needs it.
+ *
+ * Results are cached per address and all strings are interned in an arena
+ * that lives as long as the symtab, so a sym_loc pointer stays valid even
+ * after a refresh drops it from the cache. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "gort.h"
+#include "symbol.h"
+#include "symbol_impl.h"
+
+/* An unknown address makes us re-read the maps (a dlopen or an exec we have
+ * not seen yet), but not more often than this: a stream of garbage pcs must
+ * not turn into a stream of maps parses. */
+#define REFRESH_MIN_NS  500000000ull
+/* A miss in JIT code re-reads the perf map at most this often, and retries
+ * opening a missing one at most every PERFMAP_OPEN_NS. */
+#define PERFMAP_POLL_NS 100000000ull
+#define PERFMAP_OPEN_NS 1000000000ull
+/* Deepest inline chain we keep for one address. */
+#define MAX_INLINE 64
+
+enum mod_kind { MOD_FILE, MOD_VDSO, MOD_ANON };
+
+struct smod {
+	struct sym_module pub;       /* first member: callers get &pub */
+	struct symtab *st;
+	enum mod_kind kind;
+	char *dwfl_name;             /* name reported to libdwfl */
+	uint64_t low, high;          /* all mappings of the file */
+	uint64_t vma_start, vma_end; /* the first mapping, for map_files */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	int alive;                   /* in the current maps */
+	Dwfl_Module *dm;             /* NULL when retired or anon */
+	int elf_state;               /* 0 not tried, 1 ok, -1 no ELF */
+	uint64_t bias;
+	int go_mode;                 /* stripped Go: use .gopclntab first */
+	struct gopclntab *go;
+};
+
+struct arena_blk {
+	struct arena_blk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct centry {
+	uint64_t pc;
+	struct sym_loc *loc;
+};
+
+struct symtab {
+	pid_t pid;
+	char root[64];               /* "/proc/PID/root", "" if same as ours */
+	char *debugpath;             /* libdwfl debuginfo search path */
+	Dwfl_Callbacks cb;
+	Dwfl *dwfl;
+	Dwfl *old_dwfl;              /* previous one, freed one refresh later */
+	uint64_t generation;
+	uint64_t last_refresh;
+	char *maps_text;             /* last maps read, to skip identical ones */
+
+	struct smod **mods;          /* every module ever seen, by id - 1 */
+	size_t nmods, capmods;
+	const struct sym_module **pubs;
+
+	struct centry *cache;        /* open addressing, cap is a power of 2 */
+	size_t ncache, capcache;
+
+	const char **strs;           /* interned strings (open addressing) */
+	size_t nstrs, capstrs;
+	struct arena_blk *arena;
+
+	void **blobs;                /* memory images handed to elf_memory */
+	size_t nblobs;
+
+	/* JIT */
+	char perfmap_path[96];
+	uid_t uid0, uid1;
+	struct perfmap *pm;
+	uint64_t pm_last_open, pm_last_poll;
+
+	struct sym_loc truncated;
+	struct sym_frame truncated_frame;
+};
+
+/* ---- arena and interned strings ----------------------------------------- */
+
+static void *arena_alloc(struct symtab *st, size_t n)
+{
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct arena_blk *b = st->arena;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 60000 ? n : 60000;
+		b = xmalloc(sizeof *b + cap);
+		b->cap = cap;
+		b->used = 0;
+		b->next = st->arena;
+		st->arena = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static const char *intern(struct symtab *st, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (2 * (st->nstrs + 1) > st->capstrs) {
+		size_t ncap = st->capstrs ? st->capstrs * 2 : 1024;
+		const char **n = xcalloc(ncap, sizeof *n);
+		for (size_t i = 0; i < st->capstrs; i++) {
+			const char *o = st->strs[i];
+			if (!o)
+				continue;
+			size_t j = hash_str(o) & (ncap - 1);
+			while (n[j])
+				j = (j + 1) & (ncap - 1);
+			n[j] = o;
+		}
+		free(st->strs);
+		st->strs = n;
+		st->capstrs = ncap;
+	}
+	size_t j = hash_str(s) & (st->capstrs - 1);
+	while (st->strs[j]) {
+		if (strcmp(st->strs[j], s) == 0)
+			return st->strs[j];
+		j = (j + 1) & (st->capstrs - 1);
+	}
+	size_t len = strlen(s) + 1;
+	char *c = arena_alloc(st, len);
+	memcpy(c, s, len);
+	st->strs[j] = c;
+	st->nstrs++;
+	return c;
+}
+
+/* ---- address cache ------------------------------------------------------- */
+
+static size_t hash_pc(uint64_t pc, size_t cap)
+{
+	return (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+}
+
+static struct sym_loc *cache_get(struct symtab *st, uint64_t pc)
+{
+	if (!st->capcache)
+		return NULL;
+	for (size_t i = hash_pc(pc, st->capcache);; i = (i + 1) & (st->capcache - 1)) {
+		if (!st->cache[i].loc)
+			return NULL;
+		if (st->cache[i].pc == pc)
+			return st->cache[i].loc;
+	}
+}
+
+static void cache_insert(struct centry *tab, size_t cap, uint64_t pc, struct sym_loc *loc)
+{
+	size_t i = hash_pc(pc, cap);
+	while (tab[i].loc)
+		i = (i + 1) & (cap - 1);
+	tab[i].pc = pc;
+	tab[i].loc = loc;
+}
+
+static void cache_put(struct symtab *st, uint64_t pc, struct sym_loc *loc)
+{
+	if (2 * (st->ncache + 1) > st->capcache) {
+		size_t ncap = st->capcache ? st->capcache * 2 : 4096;
+		struct centry *n = xcalloc(ncap, sizeof *n);
+		for (size_t i = 0; i < st->capcache; i++)
+			if (st->cache[i].loc)
+				cache_insert(n, ncap, st->cache[i].pc, st->cache[i].loc);
+		free(st->cache);
+		st->cache = n;
+		st->capcache = ncap;
+	}
+	cache_insert(st->cache, st->capcache, pc, loc);
+	st->ncache++;
+}
+
+enum purge { PURGE_ALL, PURGE_UNKNOWN, PURGE_ANON };
+
+/* Drops cached results that may have changed. The sym_locs themselves stay
+ * in the arena: callers may still hold them. */
+static void cache_purge(struct symtab *st, enum purge what)
+{
+	if (!st->ncache)
+		return;
+	struct centry *n = xcalloc(st->capcache, sizeof *n);
+	size_t kept = 0;
+	for (size_t i = 0; i < st->capcache; i++) {
+		struct sym_loc *l = st->cache[i].loc;
+		if (!l)
+			continue;
+		const struct smod *m = (const struct smod *)l->mod;
+		int drop = what == PURGE_ALL || !m ||
+			   (what == PURGE_ANON && m->kind == MOD_ANON);
+		if (drop)
+			continue;
+		cache_insert(n, st->capcache, st->cache[i].pc, l);
+		kept++;
+	}
+	free(st->cache);
+	st->cache = n;
+	st->ncache = kept;
+}
+
+/* ---- reading /proc/PID/maps --------------------------------------------- */
+
+struct mgroup {
+	enum mod_kind kind;
+	const char *path;            /* points into the maps text */
+	uint64_t low, high, vma_start, vma_end;
+	uint64_t x_start, x_end, x_pgoff;
+	unsigned maj, min;
+	uint64_t inode;
+	int exec;
+};
+
+static int path_is_anon(const char *p)
+{
+	return !*p || strncmp(p, "[anon:", 6) == 0 || strncmp(p, "//anon", 6) == 0;
+}
+
+/* Groups the mappings of maps text (modified in place) into one group per
+ * mapped file, the vdso, and runs of anonymous executable memory. */
+static size_t parse_maps(char *text, struct mgroup **out)
+{
+	size_t n = 0, cap = 64;
+	struct mgroup *g = xmalloc(cap * sizeof *g);
+	struct mgroup *cur = NULL;
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		uint64_t start, end, pgoff, inode;
+		unsigned maj, min;
+		char perms[8];
+		int off = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &pgoff, &maj, &min, &inode, &off) < 7 || !off) {
+			line = nl;
+			continue;
+		}
+		const char *path = line + off;
+		int exec = perms[2] == 'x';
+		enum mod_kind kind;
+		if (path[0] == '/' && strncmp(path, "//anon", 6) != 0)
+			kind = MOD_FILE;
+		else if (strcmp(path, "[vdso]") == 0)
+			kind = MOD_VDSO;
+		else if (path_is_anon(path) && exec)
+			kind = MOD_ANON;
+		else {
+			line = nl;
+			continue;
+		}
+		int extend = cur && cur->kind == kind &&
+			     (kind == MOD_FILE ? cur->inode == inode && strcmp(cur->path, path) == 0 &&
+						start >= cur->high
+					       : kind == MOD_ANON && start == cur->high);
+		if (!extend) {
+			if (n == cap) {
+				cap *= 2;
+				g = xrealloc(g, cap * sizeof *g);
+			}
+			cur = &g[n++];
+			*cur = (struct mgroup){ .kind = kind, .path = path, .low = start,
+						.vma_start = start, .vma_end = end,
+						.maj = maj, .min = min, .inode = inode };
+		}
+		cur->high = end;
+		if (exec) {
+			if (!cur->exec) {
+				cur->x_start = start;
+				cur->x_pgoff = pgoff;
+			}
+			cur->x_end = end;
+			cur->exec = 1;
+		}
+		line = nl;
+	}
+	/* keep what can hold code: files with an executable mapping */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (g[i].exec)
+			g[k++] = g[i];
+	*out = g;
+	return k;
+}
+
+/* ---- finding the files -------------------------------------------------- */
+
+static void add_blob(struct symtab *st, void *p)
+{
+	st->blobs = xrealloc(st->blobs, (st->nblobs + 1) * sizeof *st->blobs);
+	st->blobs[st->nblobs++] = p;
+}
+
+/* The vdso image: from the target's memory, or, when /proc/PID/mem is not
+ * readable to us, our own (the kernel maps the same vdso into every 64-bit
+ * process). */
+static Elf *vdso_elf(struct smod *m)
+{
+	struct symtab *st = m->st;
+	size_t size = (size_t)(m->high - m->low);
+	if (size == 0 || size > (64u << 20))
+		return NULL;
+	char *buf = xmalloc(size);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)st->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? pread(fd, buf, size, (off_t)m->low) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (r != (ssize_t)size) {
+		unsigned long own = getauxval(AT_SYSINFO_EHDR);
+		if (!own) {
+			free(buf);
+			return NULL;
+		}
+		dbg("vdso of %d not readable, using ours", (int)st->pid);
+		memcpy(buf, (const void *)own, size);
+	}
+	Elf *elf = elf_memory(buf, size);
+	if (!elf) {
+		free(buf);
+		return NULL;
+	}
+	add_blob(st, buf);
+	return elf;
+}
+
+static int find_elf_cb(Dwfl_Module *dm, void **userdata, const char *modname,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct smod *m = *userdata;
+	if (!m)
+		return -1;
+	struct symtab *st = m->st;
+	if (m->kind == MOD_VDSO) {
+		*elfp = vdso_elf(m);
+		return -1;
+	}
+	const char *path = m->pub.path;
+	size_t plen = strlen(path);
+	static const char del[] = " (deleted)";
+	int deleted = plen > sizeof del - 1 && strcmp(path + plen - (sizeof del - 1), del) == 0;
+
+	/* 1. the path inside the target's root, if it is still the file that
+	 * is mapped (same inode) */
+	char rpath[PATH_MAX + 64];
+	snprintf(rpath, sizeof rpath, "%s%s", st->root, path);
+	int fd = -1, replaced = 0, devdiff = 0;
+	if (!deleted) {
+		fd = open(rpath, O_RDONLY | O_CLOEXEC);
+		struct stat sb;
+		if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+			close(fd);
+			fd = -1;
+		} else if (fd >= 0 && m->inode && sb.st_ino != m->inode) {
+			/* Overlay and btrfs show other device/inode numbers in
+			 * maps than stat does: only a change of inode on the
+			 * same device proves the file was replaced. */
+			devdiff = major(sb.st_dev) != m->dev_major || minor(sb.st_dev) != m->dev_minor;
+			replaced = 1;
+		}
+	} else {
+		rpath[strlen(rpath) - (sizeof del - 1)] = 0;
+	}
+	/* 2. the mapped file itself, for deleted or replaced binaries */
+	if (fd < 0 || replaced) {
+		char mf[96];
+		snprintf(mf, sizeof mf, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+			 (int)st->pid, m->vma_start, m->vma_end);
+		int mfd = open(mf, O_RDONLY | O_CLOEXEC);
+		if (mfd >= 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = mfd;
+		} else if (replaced && !devdiff) {
+			dbg("%s was replaced and %s is not readable (%s): no symbols",
+			    path, mf, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		return -1;
+	*file_name = strdup(rpath);
+	return fd;
+}
+
+/* ---- modules ------------------------------------------------------------ */
+
+static struct smod *new_module(struct symtab *st, const struct mgroup *g)
+{
+	struct smod *m = xcalloc(1, sizeof *m);
+	m->st = st;
+	m->kind = g->kind;
+	m->low = g->low;
+	m->high = g->high;
+	m->vma_start = g->vma_start;
+	m->vma_end = g->vma_end;
+	m->dev_major = g->maj;
+	m->dev_minor = g->min;
+	m->inode = g->inode;
+	m->alive = 1;
+	m->pub.id = (int)st->nmods + 1;
+	m->pub.start = g->x_start;
+	m->pub.end = g->x_end;
+	m->pub.pgoff = g->x_pgoff;
+	m->pub.build_id = "";
+	char nm[64];
+	switch (g->kind) {
+	case MOD_FILE:
+		m->pub.path = intern(st, g->path);
+		m->dwfl_name = xstrdup(g->path);
+		{
+			const char *b = strrchr(g->path, '/');
+			char tmp[PATH_MAX];
+			snprintf(tmp, sizeof tmp, "%s", b ? b + 1 : g->path);
+			char *d = strstr(tmp, " (deleted)");
+			if (d && d[10] == 0)
+				*d = 0;
+			m->pub.name = intern(st, tmp);
+		}
+		break;
+	case MOD_VDSO:
+		m->pub.path = intern(st, "[vdso]");
+		m->pub.name = m->pub.path;
+		/* libdwfl recognizes this name and skips the module where it
+		 * must not read target memory (dwfl_attach_state) */
+		snprintf(nm, sizeof nm, "[vdso: %d]", (int)st->pid);
+		m->dwfl_name = xstrdup(nm);
+		break;
+	case MOD_ANON:
+		m->pub.path = intern(st, st->perfmap_path[0] ? st->perfmap_path : "//anon");
+		m->pub.name = intern(st, "[jit]");
+		m->pub.start = g->low;
+		m->pub.end = g->high;
+		m->pub.pgoff = 0;
+		break;
+	}
+	if (st->nmods == st->capmods) {
+		st->capmods = st->capmods ? st->capmods * 2 : 64;
+		st->mods = xrealloc(st->mods, st->capmods * sizeof *st->mods);
+	}
+	st->mods[st->nmods++] = m;
+	return m;
+}
+
+static int same_module(const struct smod *m, const struct mgroup *g)
+{
+	if (!m->alive || m->kind != g->kind || m->low != g->low || m->high != g->high)
+		return 0;
+	if (g->kind == MOD_FILE)
+		return m->inode == g->inode && strcmp(m->pub.path, g->path) == 0;
+	return 1;
+}
+
+static int report(struct symtab *st, struct smod *m)
+{
+	Dwfl_Module *dm = dwfl_report_module(st->dwfl, m->dwfl_name, m->low, m->high);
+	if (!dm) {
+		dbg("dwfl_report_module %s: %s", m->dwfl_name, dwfl_errmsg(-1));
+		m->dm = NULL;
+		return -1;
+	}
+	void **ud;
+	dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = m;
+	m->dm = dm;
+	m->elf_state = 0;       /* a new Dwfl opens the file again */
+	return 0;
+}
+
+static Dwfl *new_dwfl(struct symtab *st)
+{
+	Dwfl *d = dwfl_begin(&st->cb);
+	if (!d)
+		errmsg("libdwfl: %s", dwfl_errmsg(-1));
+	return d;
+}
+
+/* Re-reads the maps. Returns 1 if modules changed, 0 if not, -errno. */
+static int do_refresh(struct symtab *st)
+{
+	char path[64], *text;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)st->pid);
+	st->last_refresh = now_ns();
+	ssize_t len = read_file(path, &text);
+	if (len < 0)
+		return (int)len;
+	if (st->maps_text && strcmp(st->maps_text, text) == 0 && st->dwfl) {
+		free(text);
+		return 0;
+	}
+	free(st->maps_text);
+	st->maps_text = xstrdup(text);
+
+	struct mgroup *g;
+	size_t ng = parse_maps(text, &g);
+	struct smod **match = xcalloc(ng ? ng : 1, sizeof *match);
+	char *seen = xcalloc(st->nmods ? st->nmods : 1, 1);
+	size_t added = 0, added_anon = 0;
+	for (size_t i = 0; i < ng; i++) {
+		for (size_t j = 0; j < st->nmods; j++) {
+			if (!seen[j] && same_module(st->mods[j], &g[i])) {
+				match[i] = st->mods[j];
+				seen[j] = 1;
+				break;
+			}
+		}
+		if (!match[i]) {
+			if (g[i].kind == MOD_ANON)
+				added_anon++;
+			else
+				added++;
+		}
+	}
+	size_t removed = 0, removed_anon = 0;
+	size_t nold = st->nmods;
+	for (size_t j = 0; j < nold; j++) {
+		struct smod *m = st->mods[j];
+		if (m->alive && !seen[j]) {
+			m->alive = 0;
+			m->dm = NULL;
+			if (m->kind == MOD_ANON)
+				removed_anon++;
+			else
+				removed++;
+		}
+	}
+	for (size_t i = 0; i < ng; i++)
+		if (!match[i])
+			match[i] = new_module(st, &g[i]);
+
+	int changed = 0;
+	if (!st->dwfl || removed) {
+		/* Something went away (exec, dlclose): start a fresh Dwfl, so
+		 * no stale module can answer. The old one stays alive until the
+		 * next such change: the unwinder may be in the middle of using
+		 * it and re-attaches when it sees the new generation. */
+		Dwfl *d = new_dwfl(st);
+		if (d) {
+			if (st->old_dwfl)
+				dwfl_end(st->old_dwfl);
+			st->old_dwfl = st->dwfl;
+			st->dwfl = d;
+			dwfl_report_begin(d);
+			for (size_t i = 0; i < ng; i++)
+				if (match[i]->kind != MOD_ANON)
+					report(st, match[i]);
+			dwfl_report_end(d, NULL, NULL);
+			if (st->old_dwfl) {
+				st->generation++;
+				cache_purge(st, PURGE_ALL);
+			}
+			changed = 1;
+		}
+	} else if (added) {
+		/* Only new files (dlopen): add them to the live Dwfl, keeping
+		 * what is loaded and the unwinder's attachment. */
+		dwfl_report_begin_add(st->dwfl);
+		for (size_t i = 0; i < ng; i++)
+			if (match[i]->kind != MOD_ANON && !match[i]->dm)
+				report(st, match[i]);
+		dwfl_report_end(st->dwfl, NULL, NULL);
+		cache_purge(st, PURGE_UNKNOWN);
+		changed = 1;
+	}
+	if (added_anon || removed_anon) {
+		cache_purge(st, PURGE_ANON);
+		changed = 1;
+	}
+	dbg("maps of %d: %zu modules, +%zu -%zu files, +%zu -%zu anon",
+	    (int)st->pid, ng, added, removed, added_anon, removed_anon);
+	free(seen);
+	free(match);
+	free(g);
+	free(text);
+	return changed;
+}
+
+int symtab_refresh(struct symtab *st, int force)
+{
+	if (!force && now_ns() - st->last_refresh < REFRESH_MIN_NS)
+		return 0;
+	int r = do_refresh(st);
+	return r < 0 ? r : 0;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+/* "Key:\tv1\tv2..." from /proc/PID/status: the n-th value (n < 0: last). */
+static int status_field(const char *status, const char *key, int n, long *out)
+{
+	const char *p = strstr(status, key);
+	if (!p)
+		return -ENOENT;
+	p += strlen(key);
+	long vals[16];
+	int k = 0;
+	while (k < 16) {
+		char *e;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			break;
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		vals[k++] = v;
+		p = e;
+	}
+	if (!k)
+		return -ENOENT;
+	*out = n < 0 || n >= k ? vals[k - 1] : vals[n];
+	return 0;
+}
+
+struct symtab *symtab_open(pid_t pid)
+{
+	elf_version(EV_CURRENT);
+	struct symtab *st = xcalloc(1, sizeof *st);
+	st->pid = pid;
+	st->generation = 1;
+
+	/* Paths in maps are relative to the target's root (containers). When
+	 * that is our root, use the plain paths: the debug file search of
+	 * libdwfl (debuglink next to the file, /usr/lib/debug/<dir>) works
+	 * from the file name. */
+	char rp[64];
+	snprintf(rp, sizeof rp, "/proc/%d/root", (int)pid);
+	struct stat a, b;
+	if (stat(rp, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		st->root[0] = 0;
+	else
+		snprintf(st->root, sizeof st->root, "%s", rp);
+	char buf[256];
+	if (st->root[0]) {
+		/* also the container's own debug files */
+		snprintf(buf, sizeof buf, "-:.debug:/usr/lib/debug:%s/usr/lib/debug", st->root);
+		st->debugpath = xstrdup(buf);
+	}
+	st->cb.find_elf = find_elf_cb;
+	st->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	st->cb.section_address = dwfl_offline_section_address;
+	st->cb.debuginfo_path = st->debugpath ? &st->debugpath : NULL;
+
+	/* JIT map: inside the target's root, named with its namespace pid */
+	char *status = NULL;
+	snprintf(buf, sizeof buf, "/proc/%d/status", (int)pid);
+	long nspid = pid, u0 = -1, u1 = -1;
+	if (read_file(buf, &status) >= 0) {
+		status_field(status, "\nNSpid:", -1, &nspid);
+		status_field(status, "\nUid:", 0, &u0);
+		status_field(status, "\nUid:", 1, &u1);
+	}
+	free(status);
+	st->uid0 = (uid_t)u0;
+	st->uid1 = (uid_t)u1;
+	snprintf(st->perfmap_path, sizeof st->perfmap_path, "%s/tmp/perf-%ld.map",
+		 st->root[0] ? st->root : "", nspid);
+
+	st->truncated_frame.func = "[truncated]";
+	st->truncated.pc = CTOP_TRUNCATED_PC;
+	st->truncated.nframes = 1;
+	st->truncated.frames = &st->truncated_frame;
+
+	int r = do_refresh(st);
+	if (r < 0 || !st->dwfl) {
+		if (r < 0)
+			errmsg("cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
+		symtab_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+void symtab_close(struct symtab *st)
+{
+	if (!st)
+		return;
+	if (st->dwfl)
+		dwfl_end(st->dwfl);
+	if (st->old_dwfl)
+		dwfl_end(st->old_dwfl);
+	for (size_t i = 0; i < st->nmods; i++) {
+		if (st->mods[i]->go)
+			gopclntab_close(st->mods[i]->go);
+		free(st->mods[i]->dwfl_name);
+		free(st->mods[i]);
+	}
+	free(st->mods);
+	free(st->pubs);
+	for (size_t i = 0; i < st->nblobs; i++)
+		free(st->blobs[i]);
+	free(st->blobs);
+	free(st->cache);
+	free(st->strs);
+	while (st->arena) {
+		struct arena_blk *n = st->arena->next;
+		free(st->arena);
+		st->arena = n;
+	}
+	perfmap_close(st->pm);
+	free(st->maps_text);
+	free(st->debugpath);
+	free(st);
+}
+
+struct Dwfl *symtab_dwfl(struct symtab *st)
+{
+	return st->dwfl;
+}
+
+uint64_t symtab_generation(struct symtab *st)
+{
+	return st->generation;
+}
+
+/* ---- per-module ELF facts ------------------------------------------------ */
+
+static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *shdr)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return NULL;
+	for (Elf_Scn *s = NULL; (s = elf_nextscn(elf, s));) {
+		if (!gelf_getshdr(s, shdr))
+			continue;
+		const char *n = elf_strptr(elf, shstrndx, shdr->sh_name);
+		if (n && strcmp(n, name) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Opens the module's ELF (not its DWARF) once: bias, build id, and whether
+ * it is a stripped Go binary. */
+static int module_elf(struct smod *m)
+{
+	if (m->elf_state)
+		return m->elf_state > 0;
+	m->elf_state = -1;
+	if (!m->dm)
+		return 0;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(m->dm, &bias);
+	if (!elf) {
+		dbg("%s: no ELF: %s", m->pub.path, dwfl_errmsg(-1));
+		return 0;
+	}
+	m->elf_state = 1;
+	m->bias = bias;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->dm, &bits, &vaddr);
+	if (n > 0 && !m->pub.build_id[0]) {
+		char hex[2 * 64 + 1];
+		if (n > 64)
+			n = 64;
+		for (int i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+		m->pub.build_id = intern(m->st, hex);
+	}
+	GElf_Shdr sh, tsh;
+	Elf_Scn *pcln;
+	if (!m->go && find_section(elf, ".symtab", &sh) == NULL &&
+	    (pcln = find_section(elf, ".gopclntab", &sh)) != NULL &&
+	    find_section(elf, ".text", &tsh) != NULL) {
+		Elf_Data *d = elf_getdata(pcln, NULL);
+		if (d && d->d_buf && d->d_size)
+			m->go = gopclntab_open(d->d_buf, d->d_size, tsh.sh_addr);
+		dbg("%s: stripped Go binary, .gopclntab %s", m->pub.path, m->go ? "ok" : "unusable");
+	}
+	m->go_mode = m->go != NULL;
+	return 1;
+}
+
+/* ---- resolving ----------------------------------------------------------- */
+
+struct fr {
+	const char *func, *file;
+	int line, start_line;
+};
+
+static struct sym_loc *make_loc(struct symtab *st, uint64_t pc, const struct smod *m,
+				const struct fr *f, int n)
+{
+	struct sym_loc *l = arena_alloc(st, sizeof *l + (size_t)n * sizeof(struct sym_frame));
+	l->pc = pc;
+	l->mod = m ? &m->pub : NULL;
+	l->nframes = (uint32_t)n;
+	l->frames = (struct sym_frame *)(l + 1);
+	for (int i = 0; i < n; i++)
+		l->frames[i] = (struct sym_frame){ f[i].func, f[i].file, f[i].line, f[i].start_line };
+	return l;
+}
+
+static struct sym_loc *make_named(struct symtab *st, uint64_t pc, const struct smod *m,
+				  const char *name)
+{
+	struct fr f = { intern(st, name), NULL, 0, 0 };
+	return make_loc(st, pc, m, &f, 1);
+}
+
+/* A function's display name: the demangled linkage name (C++, Rust: with
+ * namespaces and parameters, as perf shows), else DW_AT_name (C, Go), both
+ * followed through abstract origins and specifications. */
+static const char *die_func_name(struct symtab *st, Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *ln = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!ln)
+		ln = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (ln) {
+		char *d = symbol_demangle(ln);
+		if (d) {
+			const char *r = intern(st, d);
+			free(d);
+			return r;
+		}
+	}
+	const char *n = dwarf_diename(die);
+	return n ? intern(st, n) : (ln ? intern(st, ln) : NULL);
+}
+
+static const char *call_file(struct symtab *st, Dwarf_Die *die, int *line)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &v) == 0)
+		*line = (int)v;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &v) != 0)
+		return NULL;
+	Dwarf_Die cu;
+	Dwarf_Files *files;
+	size_t nf;
+	if (!dwarf_diecu(die, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nf) != 0 || v >= nf)
+		return NULL;
+	return intern(st, dwarf_filesrc(files, v, NULL, NULL));
+}
+
+/* The inline chain at pc from DWARF, innermost first, ending with the
+ * subprogram the code belongs to (as eu-addr2line -i). */
+static int dwarf_frames(struct symtab *st, Dwfl_Module *dm, uint64_t pc, struct fr *f, int max)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, &bias);
+	if (!cu)
+		return 0;
+	Dwarf_Die *scopes = NULL;
+	int ns = dwarf_getscopes(cu, pc - bias, &scopes);
+	if (ns <= 0) {
+		free(scopes);
+		return 0;
+	}
+	/* dwarf_getscopes continues past an inlined instance into the
+	 * scopes of its abstract definition; the physical nesting (who
+	 * inlined whom) is the DIE chain of the innermost scope. */
+	Dwarf_Die *chain = NULL;
+	int nc = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	if (nc <= 0) {
+		free(chain);
+		return 0;
+	}
+	int n = 0;
+	Dwarf_Die *inner = NULL;
+	for (int i = 0; i < nc && n < max; i++) {
+		int tag = dwarf_tag(&chain[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
+		    tag != DW_TAG_entry_point)
+			continue;
+		f[n].func = die_func_name(st, &chain[i]);
+		int dl = 0;
+		f[n].start_line = dwarf_decl_line(&chain[i], &dl) == 0 ? dl : 0;
+		if (inner)
+			f[n].file = call_file(st, inner, &f[n].line);
+		inner = &chain[i];
+		n++;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+	}
+	free(chain);
+	return n;
+}
+
+static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t pc)
+{
+	struct fr f[MAX_INLINE];
+	memset(f, 0, sizeof f);
+	int n = 0;
+	int have_elf = module_elf(m);
+	Dwfl_Module *dm = m->dm;
+
+	if (m->go_mode) {
+		const char *file = NULL;
+		int line = 0;
+		uint64_t entry = 0;
+		const char *name = gopclntab_lookup(m->go, pc - m->bias, &file, &line, &entry);
+		if (name) {
+			f[0] = (struct fr){ intern(st, name), intern(st, file), line, 0 };
+			n = 1;
+		}
+	}
+	if (!n && have_elf)
+		n = dwarf_frames(st, dm, pc, f, MAX_INLINE);
+	if (have_elf && !f[0].file) {
+		/* the line of the innermost frame comes from the line table */
+		Dwfl_Line *ln = dwfl_module_getsrc(dm, pc);
+		int line = 0;
+		const char *file = ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+		if (file) {
+			f[0].file = intern(st, file);
+			f[0].line = line;
+		}
+	}
+	if (have_elf && (!n || !f[n - 1].func)) {
+		/* no DWARF function: the ELF symbol table (.symtab, .dynsym,
+		 * or the debug file's) */
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *s = dwfl_module_addrinfo(dm, pc, &off, &sym, NULL, NULL, NULL);
+		if (s) {
+			char *d = symbol_demangle(s);
+			if (!n)
+				n = 1;
+			f[n - 1].func = intern(st, d ? d : s);
+			free(d);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (!f[i].func)
+			f[i].func = intern(st, "[unknown]");
+	if (!n) {
+		/* no symbol: module+offset, the ELF vaddr addr2line takes */
+		char buf[PATH_MAX + 32];
+		uint64_t off = have_elf ? pc - m->bias : pc - m->low;
+		snprintf(buf, sizeof buf, "%s+0x%" PRIx64, m->pub.name, off);
+		f[0] = (struct fr){ intern(st, buf), f[0].file, f[0].line, 0 };
+		n = 1;
+	} else {
+		m->pub.has_symbols = 1;
+	}
+	if (f[0].file && f[0].line)
+		m->pub.has_lines = 1;
+	if (n > 1)
+		m->pub.has_inline = 1;
+	return make_loc(st, pc, m, f, n);
+}
+
+static void perfmap_poll(struct symtab *st)
+{
+	uint64_t now = now_ns();
+	if (!st->pm) {
+		if (st->pm_last_open && now - st->pm_last_open < PERFMAP_OPEN_NS)
+			return;
+		st->pm_last_open = now;
+		st->pm = perfmap_open(st->perfmap_path, st->uid0, st->uid1);
+		if (!st->pm)
+			return;
+		dbg("reading JIT symbols from %s", st->perfmap_path);
+	} else if (now - st->pm_last_poll < PERFMAP_POLL_NS) {
+		return;
+	}
+	st->pm_last_poll = now;
+	if (perfmap_update(st->pm) > 0)
+		cache_purge(st, PURGE_ANON);
+}
+
+static struct sym_loc *resolve_jit(struct symtab *st, struct smod *m, uint64_t pc)
+{
+	const char *name = perfmap_lookup(st->pm, pc, NULL);
+	if (!name) {
+		perfmap_poll(st);
+		name = perfmap_lookup(st->pm, pc, NULL);
+	}
+	if (name)
+		m->pub.has_symbols = 1;
+	return make_named(st, pc, m, name ? name : "[unknown]");
+}
+
+static struct smod *find_module(struct symtab *st, uint64_t pc)
+{
+	Dwfl_Module *dm = st->dwfl ? dwfl_addrmodule(st->dwfl, pc) : NULL;
+	if (dm) {
+		void **ud;
+		dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+		if (*ud)
+			return *ud;
+	}
+	for (size_t i = st->nmods; i-- > 0;) {
+		struct smod *m = st->mods[i];
+		if (m->alive && m->kind == MOD_ANON && pc >= m->low && pc < m->high)
+			return m;
+	}
+	return NULL;
+}
+
+const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)
+{
+	if (pc == CTOP_TRUNCATED_PC)
+		return &st->truncated;
+	struct sym_loc *l = cache_get(st, pc);
+	if (l)
+		return l;
+	struct smod *m = find_module(st, pc);
+	if (!m && symtab_refresh(st, 0) == 0)
+		m = find_module(st, pc);
+	if (!m)
+		l = make_named(st, pc, NULL, "[unknown]");
+	else if (m->kind == MOD_ANON)
+		l = resolve_jit(st, m, pc);
+	else
+		l = resolve_file(st, m, pc);
+	cache_put(st, pc, l);
+	return l;
+}
+
+int symtab_modules(struct symtab *st, const struct sym_module ***mods)
+{
+	free(st->pubs);
+	st->pubs = xmalloc((st->nmods ? st->nmods : 1) * sizeof *st->pubs);
+	for (size_t i = 0; i < st->nmods; i++) {
+		struct smod *m = st->mods[i];
+		/* the build id needs the ELF opened (not its DWARF) */
+		if (m->alive && m->kind != MOD_ANON)
+			module_elf(m);
+		st->pubs[i] = &m->pub;
+	}
+	*mods = st->pubs;
+	return (int)st->nmods;
+}
