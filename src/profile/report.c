@@ -15,8 +15,10 @@
  * - focus: keep stacks with at least one frame whose function name matches;
  *   ignore: drop stacks with a matching frame; both look at every frame,
  *   before hide. hide: elide matching frames; the next frame becomes the
- *   leaf and gets the flat count. A stack whose frames are all hidden still
- *   counts in the total (as pprof's empty-location samples).
+ *   leaf and gets the flat count. A stack left without frames is dropped
+ *   (pprof removes samples with no locations). Unlike pprof, the regexes
+ *   match the function name only, not its file or module (as the
+ *   exporters do).
  * - flat: count of stacks whose leaf is the function; cum: count of stacks
  *   containing it, once per stack even under recursion.
  * - peek edges are counted once per stack; self edges (direct recursion) are
@@ -346,7 +348,7 @@ static int build_visit(pid_t tid, const uint64_t *pcs, uint32_t n, uint64_t coun
 				r->sfr[r->nsfr++] = fr;
 		}
 	}
-	if (!focused) {
+	if (!focused || r->nsfr == start) {
 		r->nsfr = start;
 		return 0;
 	}

@@ -310,15 +310,27 @@ static void test_hide(void **state)
 	assert_int_equal(flat(r, "b"), 3);
 	report_free(r);
 
-	/* hide everything: samples still count, with empty stacks */
+	/* stacks left without frames are dropped, as pprof does */
 	r = build(p, NULL, NULL, ".", 0, NULL);
-	assert_int_equal(report_total(r), 11);
+	assert_int_equal(report_total(r), 0);
 	assert_int_equal(report_nfuncs(r), 0);
 	uint32_t n;
 	const struct rnode *t = report_tree(r, 0, &n);
 	assert_int_equal(n, 1);
-	assert_int_equal(t[0].total, 11);
-	assert_int_equal(t[0].self, 11);
+	assert_int_equal(t[0].total, 0);
+	report_free(r);
+	r = build(p, NULL, NULL, "^(a|main)$", 0, NULL);
+	assert_int_equal(report_total(r), 6);       /* S1 (a main) is gone */
+	assert_int_equal(flat(r, "inl"), 3);
+	assert_int_equal(cum(r, "b"), 5);
+	t = report_tree(r, 0, &n);
+	assert_int_equal(t[0].self, 0);
+	report_free(r);
+
+	/* the regex looks at names only, not files: "inl.h" is b's inline
+	 * callee's file, "\\.h$" matches no name */
+	r = build(p, "\\.h$", NULL, NULL, 0, NULL);
+	assert_int_equal(report_total(r), 0);
 	report_free(r);
 	profile_free(p);
 }
