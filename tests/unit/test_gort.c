@@ -593,7 +593,8 @@ static void sleep_ms(int ms)
 
 /* goleak with N=120 leaked at once, K=3: the scan must find exactly 120
  * goroutines whose stack holds main.leakyReceiver, 3 in main.fixedWaiter,
- * burn running, and as many goroutines in all as runtime.NumGoroutine(). */
+ * burn running, syscallWaiter in a syscall, and as many goroutines in all as
+ * runtime.NumGoroutine(). */
 static void test_live_scan(void **state)
 {
 	const char *bin = wl_path("goleak");
@@ -630,15 +631,16 @@ static void test_live_scan(void **state)
 		int n = gort_scan(g, &gs, &st);
 		assert_true(n > 0);
 		assert_int_equal(read_int_file(out, &ng), 0);
-		int leak = 0, fixed = 0, burn = 0, runningburn = 0, intact = 0;
+		int leak = 0, fixed = 0, burn = 0, runningburn = 0, intact = 0, sys = 0;
 		for (int i = 0; i < n; i++) {
-			int hasleak = 0, hasfixed = 0, hasexit = 0;
+			int hasleak = 0, hasfixed = 0, hasexit = 0, hassys = 0;
 			for (uint32_t k = 0; k < gs[i].n; k++) {
 				const char *fn = gopclntab_lookup(t, gs[i].pcs[k], NULL, NULL, NULL);
 				assert_non_null(fn);
 				hasleak |= !strcmp(fn, "main.leakyReceiver");
 				hasfixed |= !strcmp(fn, "main.fixedWaiter");
 				hasexit |= !strcmp(fn, "runtime.goexit");
+				hassys |= !strcmp(fn, "main.syscallWaiter");
 				if (!strcmp(fn, "main.burn")) {
 					burn++;
 					runningburn += gs[i].stale && gs[i].tid > 0;
@@ -653,17 +655,27 @@ static void test_live_scan(void **state)
 				assert_true(hasexit);
 				intact++;
 			}
+			if (hassys) {
+				/* entersyscall saved pc and sp, no bp: unwound
+				 * with the pcsp table; the thread is known */
+				assert_string_equal(gs[i].status_name, "syscall");
+				assert_true(gs[i].tid > 0);
+				assert_true(hasexit);
+				assert_string_equal(top, "syscall.Syscall");
+			}
 			leak += hasleak;
 			fixed += hasfixed;
+			sys += hassys;
 		}
 		read_int_file(prog, &p1);
 		print_message("scan %d: %d goroutines (NumGoroutine %ld), leaky %d fixed %d burn %d "
-			      "(running on a known thread: %d), skipped %u system %u, %.2f ms, "
-			      "progress %ld -> %ld\n", tries, n, ng, leak, fixed, burn, runningburn,
-			      st.skipped, st.system, st.total_ns / 1e6, p0, p1);
+			      "(running on a known thread: %d) syscall %d, skipped %u system %u, "
+			      "%.2f ms, progress %ld -> %ld\n", tries, n, ng, leak, fixed, burn,
+			      runningburn, sys, st.skipped, st.system, st.total_ns / 1e6, p0, p1);
 		/* The target keeps running: a scan may race with the status
 		 * writer goroutine; retry then, never accept wrong counts. */
-		good = leak == 120 && fixed == 3 && n == ng && burn == 1;
+		good = leak == 120 && fixed == 3 && n == ng && burn == 1 && sys == 1 &&
+		       intact == 123;
 		if (!good) {
 			assert_true(leak <= 120 && fixed <= 3);
 			sleep_ms(100);

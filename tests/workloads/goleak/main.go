@@ -3,7 +3,8 @@
 //	goleak [N [INTERVAL_MS [K [OUTFILE]]]]
 //
 // Starts K goroutines blocked for ever in fixedWaiter, one goroutine burning
-// CPU in burn, then leaks one goroutine blocked in leakyReceiver every
+// CPU in burn, one blocked in a read(2) of a pipe in syscallWaiter (status
+// "syscall"), then leaks one goroutine blocked in leakyReceiver every
 // INTERVAL_MS until N have leaked, and stays alive until killed.
 // OUTFILE gets runtime.NumGoroutine() after each change and periodically;
 // OUTFILE.progress gets burn's iteration count (grows while the process runs,
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -30,6 +32,16 @@ var (
 //go:noinline
 func fixedWaiter(ch chan int) {
 	<-ch
+}
+
+// syscallWaiter blocks in a raw read(2) on a pipe nobody writes to: a
+// goroutine in the syscall state, on a thread of its own.
+//
+//go:noinline
+func syscallWaiter(fd int) {
+	var b [1]byte
+	syscall.Read(fd, b[:])
+	fmt.Fprintln(os.Stderr, "goleak: syscallWaiter returned")
 }
 
 //go:noinline
@@ -101,6 +113,12 @@ func main() {
 		go fixedWaiter(never)
 	}
 	go burn()
+	var pipe [2]int
+	if err := syscall.Pipe(pipe[:]); err != nil { // blocking fds
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		os.Exit(1)
+	}
+	go syscallWaiter(pipe[0])
 	report(0)
 	leaked := 0
 	// interval 0: leak all N at once.
