@@ -841,6 +841,119 @@ static void test_empty(void **state)
 	profile_free(p);
 }
 
+/* Randomized cross-check against a naive computation on expanded stacks:
+ * flat/cum per function, tree node totals = number of samples whose
+ * root-first (or leaf-first) name sequence starts with the node's path,
+ * flame boxes nested in their parents without overlap. */
+#define RSTACKS 400
+#define RDEPTH 12
+static const char *rnames[RSTACKS][RDEPTH * 3];
+static int rlen[RSTACKS];
+static uint64_t rcount[RSTACKS];
+
+static int rprefix(int s, const char **path, int depth, int inv)
+{
+	if (rlen[s] < depth)
+		return 0;
+	for (int i = 0; i < depth; i++) {
+		const char *nm = inv ? rnames[s][i] : rnames[s][rlen[s] - 1 - i];
+		if (strcmp(nm, path[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_random_crosscheck(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_reset(p, T0);
+	uint64_t pool[] = { 0x10, 0x20, 0x30, 0x31, 0x40, 0x50, 0x51, 0x60, 0x70 };
+	srand(12345);
+	int nst = 0;
+	for (int k = 0; k < RSTACKS; k++) {
+		uint64_t pcs[RDEPTH];
+		uint32_t n = 1 + (uint32_t)(rand() % RDEPTH);
+		for (uint32_t i = 0; i < n; i++)
+			pcs[i] = pool[rand() % 9];
+		uint32_t c = 1 + (uint32_t)(rand() % 5);
+		profile_add(p, 1 + rand() % 3, pcs, n, T0 + 1, c, 1);
+		/* expanded names, leaf first; duplicates of an earlier key just
+		 * add another row with the same names (same counts overall) */
+		rlen[nst] = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct sym_loc *l = fake_resolve(&(struct fake){ 0 }, pcs[i]);
+			for (uint32_t f = 0; f < l->nframes; f++)
+				rnames[nst][rlen[nst]++] = l->frames[f].func;
+		}
+		rcount[nst++] = c;
+	}
+	struct report *r = build(p, NULL, NULL, NULL, 0, NULL);
+	uint64_t total = 0;
+	for (int s = 0; s < nst; s++)
+		total += rcount[s];
+	assert_int_equal(report_total(r), total);
+	for (uint32_t f = 0; f < report_nfuncs(r); f++) {
+		const char *nm = report_func(r, f)->name;
+		uint64_t fl = 0, cu = 0;
+		for (int s = 0; s < nst; s++) {
+			if (!strcmp(rnames[s][0], nm))
+				fl += rcount[s];
+			for (int i = 0; i < rlen[s]; i++)
+				if (!strcmp(rnames[s][i], nm)) {
+					cu += rcount[s];
+					break;
+				}
+		}
+		assert_int_equal(report_func(r, f)->flat, fl);
+		assert_int_equal(report_func(r, f)->cum, cu);
+	}
+	for (int inv = 0; inv < 2; inv++) {
+		uint32_t n;
+		const struct rnode *t = report_tree(r, inv, &n);
+		check_tree_invariants(t, n);
+		for (uint32_t i = 1; i < n; i++) {
+			const char *path[RDEPTH * 3];
+			int depth = 0;
+			for (uint32_t q = i; q != 0; q = t[q].parent)
+				depth++;
+			int d = depth;
+			for (uint32_t q = i; q != 0; q = t[q].parent)
+				path[--d] = report_func(r, t[q].func)->name;
+			uint64_t want = 0, self = 0;
+			for (int s = 0; s < nst; s++)
+				if (rprefix(s, path, depth, inv)) {
+					want += rcount[s];
+					if (rlen[s] == depth)
+						self += rcount[s];
+				}
+			assert_int_equal(t[i].total, want);
+			assert_int_equal(t[i].self, self);
+		}
+	}
+	struct flame_box *b;
+	uint32_t n;
+	const struct rnode *t = report_tree(r, 0, &n);
+	int nb = flame_layout(r, 0, 97, &b);
+	assert_true(nb > 1);
+	for (int i = 1; i < nb; i++) {
+		const struct flame_box *par = NULL;
+		for (int j = 0; j < i; j++)
+			if (b[j].node == t[b[i].node].parent)
+				par = &b[j];
+		assert_non_null(par);               /* parents come first */
+		assert_int_equal(b[i].depth, par->depth + 1);
+		assert_true(b[i].w > 0);
+		assert_true(b[i].x >= par->x && b[i].x + b[i].w <= par->x + par->w);
+		for (int j = 1; j < i; j++)     /* siblings do not overlap */
+			if (b[j].depth == b[i].depth)
+				assert_true(b[j].x + b[j].w <= b[i].x || b[i].x + b[i].w <= b[j].x);
+	}
+	free(b);
+	report_free(r);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,6 +976,7 @@ int main(void)
 		cmocka_unit_test(test_window_report),
 		cmocka_unit_test(test_print_top),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_random_crosscheck),
 	};
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
