@@ -106,13 +106,18 @@ static void u64map_grow(struct u64map *m)
 /* Returns a pointer to the value slot (value + 1, 0 if just inserted). */
 static uint32_t *u64map_slot(struct u64map *m, uint64_t key)
 {
-	if ((m->n + 1) * 2 > m->mask + 1)
-		u64map_grow(m);
 	uint32_t s = (uint32_t)mix64(key) & m->mask;
 	while (m->vals[s]) {
 		if (m->keys[s] == key)
 			return &m->vals[s];
 		s = (s + 1) & m->mask;
+	}
+	/* Miss: grow only now, so hits (the common case) never pay for it. */
+	if ((m->n + 1) * 2 > m->mask + 1) {
+		u64map_grow(m);
+		s = (uint32_t)mix64(key) & m->mask;
+		while (m->vals[s])
+			s = (s + 1) & m->mask;
 	}
 	m->keys[s] = key;
 	m->n++;
