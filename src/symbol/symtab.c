@@ -42,6 +42,9 @@
 #define PERFMAP_OPEN_NS 1000000000ull
 /* Deepest inline chain we keep for one address. */
 #define MAX_INLINE 64
+/* Largest hole between two segments of one loaded ELF file (2 MiB
+ * alignment of older binaries, plus slack). */
+#define MAX_SEG_GAP (4ull << 20)
 
 enum mod_kind { MOD_FILE, MOD_VDSO, MOD_ANON };
 
@@ -246,7 +249,7 @@ struct mgroup {
 	enum mod_kind kind;
 	const char *path;            /* points into the maps text */
 	uint64_t low, high, vma_start, vma_end;
-	uint64_t x_start, x_end, x_pgoff;
+	uint64_t x_start, x_end, x_pgoff, last_pgoff;
 	unsigned maj, min;
 	uint64_t inode;
 	int exec;
@@ -290,9 +293,15 @@ static size_t parse_maps(char *text, struct mgroup **out)
 			line = nl;
 			continue;
 		}
+		/* The segments of one loaded ELF follow each other with
+		 * growing file offsets and small gaps (alignment holes may
+		 * be anonymous); anything else is another mapping of the
+		 * file, e.g. libelf reading it, and must not widen the
+		 * module over unrelated memory. */
 		int extend = cur && cur->kind == kind &&
 			     (kind == MOD_FILE ? cur->inode == inode && strcmp(cur->path, path) == 0 &&
-						start >= cur->high
+						start >= cur->high && start - cur->high <= MAX_SEG_GAP &&
+						pgoff >= cur->last_pgoff && pgoff != 0
 					       : kind == MOD_ANON && start == cur->high);
 		if (!extend) {
 			if (n == cap) {
@@ -305,6 +314,7 @@ static size_t parse_maps(char *text, struct mgroup **out)
 						.maj = maj, .min = min, .inode = inode };
 		}
 		cur->high = end;
+		cur->last_pgoff = pgoff;
 		if (exec) {
 			if (!cur->exec) {
 				cur->x_start = start;
@@ -496,7 +506,12 @@ static int same_module(const struct smod *m, const struct mgroup *g)
 
 static int report(struct symtab *st, struct smod *m)
 {
-	Dwfl_Module *dm = dwfl_report_module(st->dwfl, m->dwfl_name, m->low, m->high);
+	/* One byte short: libdwfl's address table (segment.c, reify_segments)
+	 * gives a module that starts exactly where the previous one ends no
+	 * end boundary, so it would swallow the gap up to the next module
+	 * (JIT code mapped there resolved to the library below it). The
+	 * last byte of a module is data, never code. */
+	Dwfl_Module *dm = dwfl_report_module(st->dwfl, m->dwfl_name, m->low, m->high - 1);
 	if (!dm) {
 		dbg("dwfl_report_module %s: %s", m->dwfl_name, dwfl_errmsg(-1));
 		m->dm = NULL;
@@ -1026,8 +1041,10 @@ static struct smod *find_module(struct symtab *st, uint64_t pc)
 	if (dm) {
 		void **ud;
 		dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
-		if (*ud)
-			return *ud;
+		struct smod *m = *ud;
+		/* belt and braces for the libdwfl gap problem (see report) */
+		if (m && pc >= m->low && pc < m->high)
+			return m;
 	}
 	for (size_t i = st->nmods; i-- > 0;) {
 		struct smod *m = st->mods[i];
