@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <signal.h>
@@ -306,9 +307,30 @@ static void sleep_ms(int ms)
 static void test_live_jit_map(void **state)
 {
 	(void)state;
-	/* anonymous executable memory described by /tmp/perf-PID.map */
+	/* Anonymous executable memory described by /tmp/perf-PID.map, placed
+	 * in the gap after two adjacent file mappings: libdwfl's address table
+	 * once let the second file swallow that gap. */
+	long pg = sysconf(_SC_PAGESIZE);
 	size_t sz = 1 << 16;
-	uint8_t *code = mmap(NULL, sz, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *area = mmap(NULL, 3 * (size_t)pg + sz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(area != MAP_FAILED);
+	char fpath[2][64];
+	for (int i = 0; i < 2; i++) {
+		snprintf(fpath[i], sizeof fpath[i], "/tmp/ctop-symtest-%d-%d", (int)getpid(), i);
+		FILE *ff = fopen(fpath[i], "w");
+		assert_non_null(ff);
+		for (long k = 0; k < pg; k++)
+			fputc(0xcc, ff);
+		fclose(ff);
+		int fd = open(fpath[i], O_RDONLY);
+		assert_true(fd >= 0);
+		assert_true(mmap(area + i * pg, (size_t)pg, PROT_READ | PROT_EXEC,
+				 MAP_PRIVATE | MAP_FIXED, fd, 0) != MAP_FAILED);
+		close(fd);
+	}
+	munmap(area + 2 * pg, (size_t)pg);
+	uint8_t *code = mmap(area + 3 * pg, sz, PROT_READ | PROT_EXEC,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	assert_true(code != MAP_FAILED);
 	char path[64];
 	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
@@ -328,6 +350,14 @@ static void test_live_jit_map(void **state)
 	assert_string_equal(l->frames[0].func, "Function:second");
 	l = symtab_lookup(st, base + 0x300);
 	assert_string_equal(l->frames[0].func, "[unknown]");
+	/* the files next to it: module+offset (not ELF), and no bleeding */
+	l = symtab_lookup(st, (uint64_t)(uintptr_t)area + (uint64_t)pg + 8);
+	assert_non_null(l->mod);
+	assert_non_null(strstr(l->frames[0].func, "ctop-symtest-"));
+	assert_non_null(strstr(l->frames[0].func, "-1+0x8"));
+	l = symtab_lookup(st, (uint64_t)(uintptr_t)area + 2 * (uint64_t)pg + 8);
+	assert_null(l->mod);
+	assert_string_equal(l->frames[0].func, "[unknown]");
 
 	/* the JIT appends: new code, and old code replaced at the same place */
 	fprintf(f, "%lx 100 Function:third\n", (unsigned long)(uintptr_t)code + 0x400);
@@ -340,7 +370,9 @@ static void test_live_jit_map(void **state)
 	assert_string_equal(l->frames[0].func, "Function:first_v2");
 	symtab_close(st);
 	unlink(path);
-	munmap(code, sz);
+	unlink(fpath[0]);
+	unlink(fpath[1]);
+	munmap(area, 3 * (size_t)pg + sz);
 }
 
 static void test_live_dlopen(void **state)
