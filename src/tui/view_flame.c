@@ -325,6 +325,8 @@ static int flame_search(struct tui *t, int dir)
 	struct flame_state *s = st(t);
 	int n = s->nb, start = s->cur < 0 ? 0 : s->cur;
 
+	if (n <= 0)
+		return -1;
 	for (int k = 1; k <= n; k++) {
 		int b = ((start + dir * k) % n + n) % n;
 		if (tui_match(t, node_name(t, s, s->boxes[b].node))) {
