@@ -274,7 +274,7 @@ static int ring_open(struct perf_sampler *ps, struct ring *r, int cpu,
 	a.size = sizeof a;
 	a.type = PERF_TYPE_SOFTWARE;
 	a.config = PERF_COUNT_SW_DUMMY;
-	a.sample_type = ps->attr.sample_type;
+	a.sample_type = PERF_SAMPLE_IP;   /* never samples; must pass attr checks */
 	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	a.use_clockid = 1;      /* SET_OUTPUT requires the same clock */
@@ -402,19 +402,21 @@ static void note_fork(struct perf_sampler *ps, const void *rec, size_t len,
 /* Threads that appeared while we attached, created by a thread we had not
  * reached yet, did not inherit anything. Those born of an attached thread
  * did, and the kernel wrote a FORK record for them (attr.task) before the
- * new thread could first run. So a new thread that has run and has no FORK
- * record is uncovered and gets its own events; one that has not run yet is
- * looked at again a moment later. Rings are only peeked at here. */
+ * new thread could first run. So a thread seen to have run *before* we look
+ * at the rings, and without a FORK record there, is uncovered and gets its
+ * own events; one that has not run yet is looked at again a moment later.
+ * Rings are only peeked at here; drain delivers their samples later. */
 static int attach_fixup(struct perf_sampler *ps)
 {
 	struct tidset born = {0};
 	int rc = 0;
-	for (int round = 0; round < 200; round++) {
+	for (int round = 0; round < 200 && !rc; round++) {
 		pid_t *tids = NULL;
-		int pending = 0, added = 0;
-		for (int i = 0; i < ps->ncpu; i++)
-			ring_walk(ps, &ps->rings[i], 0, note_fork, &born);
+		int pending = 0, added = 0, m = 0;
 		int n = list_tasks(ps->pid, &tids);
+		if (n < 0)
+			break;
+		/* keep the candidates that have run, in place */
 		for (int i = 0; i < n; i++) {
 			pid_t t = tids[i];
 			if (tidset_has(&ps->attached, t) || tidset_has(&born, t))
@@ -426,17 +428,25 @@ static int attach_fixup(struct perf_sampler *ps)
 				pending++;
 				continue;
 			}
-			int r = attach_tid(ps, t);
+			tids[m++] = t;
+		}
+		for (int i = 0; m && i < ps->ncpu; i++)
+			ring_walk(ps, &ps->rings[i], 0, note_fork, &born);
+		for (int i = 0; i < m; i++) {
+			if (tidset_has(&born, tids[i]))
+				continue;
+			int r = attach_tid(ps, tids[i]);
 			if (r == 0) {
 				added++;
-				dbg("perf: thread %d born during attach, attached", (int)t);
+				dbg("perf: thread %d born during attach, attached",
+				    (int)tids[i]);
 			} else if (r != -ESRCH) {
 				rc = r;
 				break;
 			}
 		}
 		free(tids);
-		if (rc || n < 0 || (!pending && !added))
+		if (!pending && !added)
 			break;
 		if (pending) {
 			struct timespec ts = { 0, 2000000 };
@@ -685,25 +695,10 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 	setup_attr(ps, o);
 	raise_nofile();
 
-	/* the threads to attach to, checked before any event exists */
 	pid_t *tids = NULL;
-	int ntids;
-	if (ps->follow) {
-		ntids = list_tasks(o->pid, &tids);
-		if (ntids <= 0) {
-			free(tids);
-			snprintf(err, errlen, "no such process %d", (int)o->pid);
-			return fail(ps, -ESRCH);
-		}
-		/* the main thread first: it usually creates the others, and
-		 * what it creates from now on inherits the event */
-		for (int i = 0; i < ntids; i++)
-			if (tids[i] == o->pid) {
-				tids[i] = tids[0];
-				tids[0] = o->pid;
-				break;
-			}
-	} else {
+	int ntids = 0;
+	if (!ps->follow) {
+		/* -t: fixed threads, checked before any event exists */
 		ntids = o->ntids;
 		tids = xmalloc((size_t)ntids * sizeof *tids);
 		memcpy(tids, o->tids, (size_t)ntids * sizeof *tids);
@@ -751,6 +746,25 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 	}
 	dbg("perf: %d cpus, %u-page rings, period %llu ns", ps->ncpu, pages,
 	    (unsigned long long)ps->attr.sample_period);
+
+	if (ps->follow) {
+		/* listed only now, right before the attach loop: threads born
+		 * before their creator is attached need attach_fixup */
+		ntids = list_tasks(o->pid, &tids);
+		if (ntids <= 0) {
+			free(tids);
+			snprintf(err, errlen, "no such process %d", (int)o->pid);
+			return fail(ps, -ESRCH);
+		}
+		/* the main thread first: it usually creates the others, and
+		 * what it creates from now on inherits the event */
+		for (int i = 0; i < ntids; i++)
+			if (tids[i] == o->pid) {
+				tids[i] = tids[0];
+				tids[0] = o->pid;
+				break;
+			}
+	}
 
 	r = 0;
 	for (int i = 0; i < ntids; i++) {
