@@ -321,7 +321,10 @@ static void read_version(struct gort *g)
 static void load_pclntab(struct gort *g)
 {
 	GElf_Shdr sh, tsh;
+	/* PIE binaries keep it in RELRO under another name */
 	Elf_Scn *s = find_section(g->elf, ".gopclntab", &sh);
+	if (!s)
+		s = find_section(g->elf, ".data.rel.ro.gopclntab", &sh);
 	Elf_Scn *t = find_section(g->elf, ".text", &tsh);
 	Elf_Data *d = s ? elf_getdata(s, NULL) : NULL;
 	if (t) {
@@ -593,6 +596,7 @@ struct gort *gort_open_exe(const char *path, pid_t pid)
 	}
 	GElf_Shdr sh;
 	int is_go = find_section(elf, ".go.buildinfo", &sh) || find_section(elf, ".gopclntab", &sh) ||
+		    find_section(elf, ".data.rel.ro.gopclntab", &sh) ||
 		    has_symbol(elf, "runtime.buildVersion");
 	if (!is_go) {
 		elf_end(elf);

@@ -111,7 +111,8 @@ static uint64_t symtab_addr(const char *path, const char *name)
 static struct gopclntab *open_pcln(const char *bin, struct sect *pcln)
 {
 	struct sect text;
-	assert_int_equal(read_section(bin, ".gopclntab", pcln), 0);
+	if (read_section(bin, ".gopclntab", pcln))   /* PIE: in RELRO */
+		assert_int_equal(read_section(bin, ".data.rel.ro.gopclntab", pcln), 0);
 	assert_int_equal(read_section(bin, ".text", &text), 0);
 	free(text.data);
 	struct gopclntab *t = gopclntab_open(pcln->data, pcln->size, text.addr);
@@ -591,13 +592,51 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Load bias of bin in pid, computed independently of gort: the mapping of
+ * file offset 0 minus the lowest PT_LOAD address. */
+static uint64_t exe_bias(pid_t pid, const char *bin)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(bin, O_RDONLY);
+	assert_true(fd >= 0);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n = 0;
+	uint64_t lowest = UINT64_MAX;
+	assert_int_equal(elf_getphdrnum(e, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < lowest)
+			lowest = ph.p_vaddr;
+	}
+	elf_end(e);
+	close(fd);
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	const char *base = strrchr(bin, '/') + 1;
+	uint64_t start = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long lo, off;
+		line[strcspn(line, "\n")] = 0;
+		const char *b = strrchr(line, '/');
+		if (sscanf(line, "%llx-%*x %*s %llx", &lo, &off) == 2 && off == 0 && b &&
+		    !strcmp(b + 1, base)) {
+			start = lo;
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(start != 0);
+	return start - (lowest & ~UINT64_C(0xfff));
+}
+
 /* goleak with N=120 leaked at once, K=3: the scan must find exactly 120
  * goroutines whose stack holds main.leakyReceiver, 3 in main.fixedWaiter,
  * burn running, syscallWaiter in a syscall, and as many goroutines in all as
  * runtime.NumGoroutine(). */
-static void test_live_scan(void **state)
+static void live_scan(const char *bin)
 {
-	const char *bin = wl_path("goleak");
 	char dir[] = "/tmp/test_gort.XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char out[256], outl[300], prog[300];
@@ -621,6 +660,8 @@ static void test_live_scan(void **state)
 	assert_null(gort_error(g));
 	struct sect pcln;
 	struct gopclntab *t = open_pcln(bin, &pcln);
+	uint64_t bias = exe_bias(pid, bin);
+	print_message("%s: load bias %#llx\n", bin, (unsigned long long)bias);
 
 	int tries, good = 0;
 	for (tries = 0; tries < 20 && !good; tries++) {
@@ -635,7 +676,7 @@ static void test_live_scan(void **state)
 		for (int i = 0; i < n; i++) {
 			int hasleak = 0, hasfixed = 0, hasexit = 0, hassys = 0;
 			for (uint32_t k = 0; k < gs[i].n; k++) {
-				const char *fn = gopclntab_lookup(t, gs[i].pcs[k], NULL, NULL, NULL);
+				const char *fn = gopclntab_lookup(t, gs[i].pcs[k] - bias, NULL, NULL, NULL);
 				assert_non_null(fn);
 				hasleak |= !strcmp(fn, "main.leakyReceiver");
 				hasfixed |= !strcmp(fn, "main.fixedWaiter");
@@ -646,7 +687,7 @@ static void test_live_scan(void **state)
 					runningburn += gs[i].stale && gs[i].tid > 0;
 				}
 			}
-			const char *top = gopclntab_lookup(t, gs[i].pcs[0], NULL, NULL, NULL);
+			const char *top = gopclntab_lookup(t, gs[i].pcs[0] - bias, NULL, NULL, NULL);
 			if (hasleak || hasfixed) {
 				/* parked in a channel receive, the whole stack read */
 				assert_string_equal(gs[i].status_name, "waiting");
@@ -693,6 +734,10 @@ static void test_live_scan(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_live_scan(void **state) { live_scan(wl_path("goleak")); }
+/* Loaded at a random base: every address read must be relocated. */
+static void test_live_scan_pie(void **state) { live_scan(wl_path("goleak-pie")); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -708,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_decode_valid_and_broken),
 		cmocka_unit_test(test_decode_random_bytes),
 		cmocka_unit_test(test_live_scan),
+		cmocka_unit_test(test_live_scan_pie),
 	};
 	return cmocka_run_group_tests_name("gort", tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-# Go workloads: goleak (goroutine leak + CPU burner), normal and stripped
-# (-ldflags='-s -w': no .symtab, no DWARF, only .gopclntab), plus an oracle
+# Go workloads: goleak (goroutine leak + CPU burner), normal, stripped
+# (-ldflags='-s -w': no .symtab, no DWARF, only .gopclntab) and PIE, plus an oracle
 # file for the pclntab unit test made by Go's own tools:
 #   goleak.addr2line, goleak-stripped.addr2line: "0xADDR<TAB>function<TAB>
 #   file:line" per line, for every text symbol's entry and middle (from
@@ -10,7 +10,8 @@ GO ?= go
 GO_ENV := GOCACHE=$(CURDIR)/$(BUILD)/gocache GOPATH=$(CURDIR)/$(BUILD)/gopath \
           GO111MODULE=off GOFLAGS= CGO_ENABLED=0
 
-WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak.addr2line \
+WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak-pie \
+             $(WLBIN)/goleak.addr2line \
              $(WLBIN)/goleak-stripped.addr2line
 
 $(WLBIN)/goleak: $(WL)/goleak/main.go
@@ -20,6 +21,12 @@ $(WLBIN)/goleak: $(WL)/goleak/main.go
 $(WLBIN)/goleak-stripped: $(WL)/goleak/main.go
 	@mkdir -p $(dir $@)
 	$(GO_ENV) $(GO) build -ldflags='-s -w' -o $@ $<
+
+# Position-independent: loaded at a random base; its pclntab section is
+# .data.rel.ro.gopclntab.
+$(WLBIN)/goleak-pie: $(WL)/goleak/main.go
+	@mkdir -p $(dir $@)
+	$(GO_ENV) $(GO) build -buildmode=pie -o $@ $<
 
 $(WLBIN)/goleak.addrs: $(WLBIN)/goleak
 	$(GO_ENV) $(GO) tool nm -size -n -type $< | \
