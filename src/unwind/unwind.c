@@ -186,8 +186,14 @@ static void fp_walk(struct unwinder *u, const struct raw_sample *s)
 		return;
 	while (s->stack) {
 		uint64_t next, ret;
-		if ((fp & 7) || !stack_word(s, fp, &next) || !stack_word(s, fp + 8, &ret))
+		if ((fp & 7) || !stack_word(s, fp, &next) || !stack_word(s, fp + 8, &ret)) {
+			/* the chain goes on above the copy: its root is cut */
+			uint64_t base = s->regs[CTOP_REG_SP];
+			if (!(fp & 7) && fp >= base && fp - base < s->stack_size + (8u << 20) &&
+			    u->n > 1)
+				u->more = 1;
 			break;
+		}
 		if (ret < 4096)
 			break;
 		if (push(u, ret - 1))
