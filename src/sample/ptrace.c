@@ -142,7 +142,7 @@ static void *sampler_thread(void *arg)
 	pid_t *tids = NULL;
 	int ntids = 0;
 	uint64_t last_list = 0, window_start = now_ns(), window_stop = 0, window_n = 0;
-	uint64_t next = now_ns();
+	uint64_t next = now_ns(), rng = next ^ (uint64_t)s->pid;
 
 	while (!atomic_load(&s->stop)) {
 		uint64_t t = now_ns();
@@ -196,7 +196,12 @@ static void *sampler_thread(void *arg)
 			window_start = t;
 			window_stop = window_n = 0;
 		}
-		next += 1000000000u / atomic_load(&s->eff_freq);
+		/* Jitter each interval uniformly in [0.5, 1.5) periods: a fixed
+		 * period beats with periodic work in the target and biases the
+		 * profile (seen: 89/11 for a true 75/25 split). */
+		uint64_t period = 1000000000u / atomic_load(&s->eff_freq);
+		rng = rng * 6364136223846793005u + 1442695040888963407u;
+		next += period / 2 + (rng >> 33) % (period ? period : 1);
 		if (next < t)
 			next = t;   /* running late: do not burst to catch up */
 		struct timespec ts = { (time_t)(next / 1000000000u), (long)(next % 1000000000u) };

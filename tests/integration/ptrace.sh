@@ -54,9 +54,11 @@ test_kill9_never_leaves_target_stopped() {
 			*[tT]*) fail "round $i: target thread stopped after kill -9 (states $states)"; return 1;;
 		esac
 	done
-	before=$(cpu_ticks "$pid"); sleep 1; after=$(cpu_ticks "$pid")
-	note "after 5 kills: states $(thread_states "$pid"), cpu ticks +$((after - before)) in 1 s"
-	[ $((after - before)) -gt 50 ] || fail "target made no progress after the kills"
+	# Progress: the spinning threads keep accumulating CPU time (any amount:
+	# on a loaded machine the share is small, but a stopped thread gets none).
+	before=$(cpu_ticks "$pid"); sleep 2; after=$(cpu_ticks "$pid")
+	note "after 5 kills: states $(thread_states "$pid"), cpu ticks +$((after - before)) in 2 s"
+	[ $((after - before)) -gt 0 ] || fail "target made no progress after the kills"
 }
 
 test_forced_fallback_explains_itself() {
