@@ -256,8 +256,8 @@ static void sleep_ns_(uint64_t ns)
  * -errno. */
 static int wait_stop(pid_t tid, int *status, uint64_t timeout_ns)
 {
-	uint64_t t0 = now_ns(), delay = 2000;
-	for (int spin = 0;; spin++) {
+	uint64_t t0 = now_ns(), delay = 5000;
+	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 		if (r == tid)
 			return 1;
@@ -266,13 +266,16 @@ static int wait_stop(pid_t tid, int *status, uint64_t timeout_ns)
 				continue;
 			return -errno;
 		}
-		if (now_ns() - t0 > timeout_ns)
+		uint64_t el = now_ns() - t0;
+		if (el > timeout_ns)
 			return 0;
-		if (spin < 32) {
+		/* A sleeper stops within microseconds once it runs: yield the
+		 * CPU first (it may be waiting for ours), then back off. */
+		if (el < 50000) {
 			sched_yield();
 		} else {
 			sleep_ns_(delay);
-			if (delay < 1000000)
+			if (delay < 500000)
 				delay *= 2;
 		}
 	}
@@ -435,6 +438,10 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 	}
 	stats.threads = (unsigned)n;
 	stats.total_ns = now_ns() - t_start;
+	dbg("scan: pid %d: %u threads, %u without stack, total %.3f ms, "
+	    "max stop %.1f us, mean stop %.1f us", (int)pid, stats.threads,
+	    stats.failed, stats.total_ns / 1e6, stats.max_stop_ns / 1e3,
+	    n ? stats.sum_stop_ns / 1e3 / n : 0.0);
 	free(c.maps.r);
 	free(c.stack);
 	free(tids);
