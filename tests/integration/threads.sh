@@ -152,6 +152,64 @@ test_group_stopped_target_stays_stopped() {
 	wait_for no_stopped "$wl" || fail "target did not resume after SIGCONT: $(thread_states "$wl")"
 }
 
+# all_t PID: every thread of PID is in a ptrace stop (a debugger holds it).
+all_t() { local s; s=$(thread_states "$1"); [ -n "$s" ] && [ -z "${s//t/}" ]; }
+# tracers PID: the TracerPid of every thread, sorted unique.
+tracers() { awk '/^TracerPid:/ {print $2}' /proc/"$1"/task/*/status 2>/dev/null | sort -u | tr '\n' ' '; }
+
+# Threads held by a debugger (gdb: all in ptrace stop, EPERM for us): the
+# scan reads them without ptrace and leaves them exactly as gdb holds them.
+test_target_held_by_debugger() {
+	need || return 1
+	command -v gdb >/dev/null || { fail "gdb missing (apt-get install gdb)"; return 1; }
+	local cf=$TMPD/count6
+	start_bg "$WLBIN/leak_threads" 3 "$cf" 10
+	local wl=$BGPID
+	wait_for count_is "$cf" 3 || { fail "leak_threads did not reach 3 leaks"; return 1; }
+	gdb -p "$wl" -batch -ex 'shell sleep 6' >"$TMPD/gdb.log" 2>&1 &
+	local gp=$!
+	_pids+=("$gp")
+	wait_for all_t "$wl" || { cat "$TMPD/gdb.log" >&2; fail "gdb did not stop the target: $(thread_states "$wl")"; return 1; }
+	local before after
+	before=$(tracers "$wl")
+	"$CTOP" -p "$wl" --profile threads -b -d 1 --scan-interval 0.3 -o "$TMPD/g.pb.gz" \
+		>"$TMPD/out6" 2>"$TMPD/err6"
+	local rc=$?
+	after=$(tracers "$wl")
+	all_t "$wl" || { fail "debugger's stop changed under the scan: $(thread_states "$wl")"; return 1; }
+	[ "$before" = "$after" ] || { fail "tracer changed: '$before' -> '$after'"; return 1; }
+	[ "$rc" -eq 0 ] || { cat "$TMPD/err6" >&2; fail "ctop-prof failed on a debugged target"; return 1; }
+	pprof_top "$TMPD/g.pb.gz" -sample_index=0 >/dev/null || fail "pprof cannot read the profile"
+	wait "$gp"
+	wait_for no_stopped "$wl" || fail "target stopped after gdb detached: $(thread_states "$wl")"
+}
+
+# Threads traced by strace (running, but PTRACE_SEIZE gives EPERM): blocked
+# ones are still read (sp/pc from /proc), the running one is counted as
+# without stack, strace keeps its tracees.
+test_target_traced_by_strace() {
+	need || return 1
+	command -v strace >/dev/null || { fail "strace missing (apt-get install strace)"; return 1; }
+	local cf=$TMPD/count7
+	start_bg "$WLBIN/leak_threads" 3 "$cf" 10
+	local wl=$BGPID
+	wait_for count_is "$cf" 3 || { fail "leak_threads did not reach 3 leaks"; return 1; }
+	strace -f -p "$wl" -o /dev/null 2>"$TMPD/strace.log" &
+	local sp=$!
+	_pids+=("$sp")
+	traced_by() { [ "$(tracers "$1")" = "$2 " ]; }
+	wait_for traced_by "$wl" "$sp" || { fail "strace did not attach: $(tracers "$wl")"; return 1; }
+	"$CTOP" -p "$wl" --profile threads -b -d 1 --scan-interval 0.3 -o "$TMPD/st.pb.gz" \
+		>"$TMPD/out7" 2>"$TMPD/err7" || { cat "$TMPD/err7" >&2; fail "ctop-prof failed on a traced target"; return 1; }
+	traced_by "$wl" "$sp" || { fail "strace lost its tracees: $(tracers "$wl")"; return 1; }
+	local top leaked
+	top=$(pprof_top "$TMPD/st.pb.gz" -sample_index=0) || { echo "$top" >&2; fail "pprof cannot read it"; return 1; }
+	leaked=$(echo "$top" | cum_of leaked_worker)
+	[ "$leaked" = 3 ] || { echo "$top" >&2; fail "leaked_worker cum = '$leaked', want 3 (read without ptrace)"; return 1; }
+	kill "$sp"; wait "$sp" 2>/dev/null
+	wait_for no_stopped "$wl" || fail "target stopped after strace left: $(thread_states "$wl")"
+}
+
 test_many_threads_scan() {
 	need || return 1
 	start_bg "$WLBIN/many_threads" 1000
