@@ -61,8 +61,18 @@ struct smod {
 	Dwfl_Module *dm;             /* NULL when retired or anon */
 	int elf_state;               /* 0 not tried, 1 ok, -1 no ELF */
 	uint64_t bias;
-	int go_mode;                 /* stripped Go: use .gopclntab first */
-	struct gopclntab *go;
+	int go_checked;
+	struct gopclntab *go;        /* Go: .gopclntab, for code without DWARF */
+	/* CU address index, built when libdw finds no .debug_aranges (clang,
+	 * rustc and Go do not emit them; libdw 0.188 then finds no CU) */
+	int cus_state;               /* 0 not built, 1 built */
+	struct cu_range *cus;
+	size_t ncus;
+};
+
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die cu;
 };
 
 struct arena_blk {
@@ -522,6 +532,10 @@ static int report(struct symtab *st, struct smod *m)
 	*ud = m;
 	m->dm = dm;
 	m->elf_state = 0;       /* a new Dwfl opens the file again */
+	free(m->cus);           /* its DIEs belonged to the old Dwfl */
+	m->cus = NULL;
+	m->ncus = 0;
+	m->cus_state = 0;
 	return 0;
 }
 
@@ -740,6 +754,7 @@ void symtab_close(struct symtab *st)
 	for (size_t i = 0; i < st->nmods; i++) {
 		if (st->mods[i]->go)
 			gopclntab_close(st->mods[i]->go);
+		free(st->mods[i]->cus);
 		free(st->mods[i]->dwfl_name);
 		free(st->mods[i]);
 	}
@@ -816,17 +831,23 @@ static int module_elf(struct smod *m)
 			snprintf(hex + 2 * i, 3, "%02x", bits[i]);
 		m->pub.build_id = intern(m->st, hex);
 	}
+	/* Go binaries: the runtime's own symbol table names the code that
+	 * DWARF does not describe (assembly, or everything when built with
+	 * -ldflags=-s -w). PIE binaries keep it in .data.rel.ro.gopclntab. */
 	GElf_Shdr sh, tsh;
 	Elf_Scn *pcln;
-	if (!m->go && find_section(elf, ".symtab", &sh) == NULL &&
-	    (pcln = find_section(elf, ".gopclntab", &sh)) != NULL &&
-	    find_section(elf, ".text", &tsh) != NULL) {
-		Elf_Data *d = elf_getdata(pcln, NULL);
-		if (d && d->d_buf && d->d_size)
-			m->go = gopclntab_open(d->d_buf, d->d_size, tsh.sh_addr);
-		dbg("%s: stripped Go binary, .gopclntab %s", m->pub.path, m->go ? "ok" : "unusable");
+	if (!m->go_checked) {
+		m->go_checked = 1;
+		pcln = find_section(elf, ".gopclntab", &sh);
+		if (!pcln)
+			pcln = find_section(elf, ".data.rel.ro.gopclntab", &sh);
+		if (pcln && find_section(elf, ".text", &tsh)) {
+			Elf_Data *d = elf_getdata(pcln, NULL);
+			if (d && d->d_buf && d->d_size)
+				m->go = gopclntab_open(d->d_buf, d->d_size, tsh.sh_addr);
+			dbg("%s: Go binary, .gopclntab %s", m->pub.path, m->go ? "ok" : "unusable");
+		}
 	}
-	m->go_mode = m->go != NULL;
 	return 1;
 }
 
@@ -895,19 +916,92 @@ static const char *call_file(struct symtab *st, Dwarf_Die *die, int *line)
 	return intern(st, dwarf_filesrc(files, v, NULL, NULL));
 }
 
+static int cu_range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Address ranges of every CU, from the CU DIEs' low/high pc or ranges:
+ * one pass over the unit headers, not over their DIEs. */
+static void build_cu_index(struct smod *m, Dwarf *dw)
+{
+	m->cus_state = 1;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw, off + hsize, &cu)) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t o = 0;
+			while ((o = dwarf_ranges(&cu, o, &base, &lo, &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				if (m->ncus == cap) {
+					cap = cap ? cap * 2 : 64;
+					m->cus = xrealloc(m->cus, cap * sizeof *m->cus);
+				}
+				m->cus[m->ncus++] = (struct cu_range){ lo, hi, cu };
+			}
+		}
+		off = next;
+	}
+	qsort(m->cus, m->ncus, sizeof *m->cus, cu_range_cmp);
+	dbg("%s: no usable .debug_aranges, indexed %zu CU ranges", m->pub.path, m->ncus);
+}
+
+/* The CU containing pc; *bias from the DWARF file. */
+static Dwarf_Die *find_cu(struct smod *m, uint64_t pc, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(m->dm, pc, bias);
+	if (cu)
+		return cu;
+	Dwarf *dw = dwfl_module_getdwarf(m->dm, bias);
+	if (!dw)
+		return NULL;
+	if (!m->cus_state)
+		build_cu_index(m, dw);
+	Dwarf_Addr a = pc - *bias;
+	size_t lo = 0, hi = m->ncus;        /* first range with lo > a */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->cus[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of different CUs do not overlap; look at a few in case */
+	for (size_t i = lo, k = 0; i > 0 && k < 4; i--, k++)
+		if (a >= m->cus[i - 1].lo && a < m->cus[i - 1].hi)
+			return &m->cus[i - 1].cu;
+	return NULL;
+}
+
 /* The inline chain at pc from DWARF, innermost first, ending with the
- * subprogram the code belongs to (as eu-addr2line -i). */
-static int dwarf_frames(struct symtab *st, Dwfl_Module *dm, uint64_t pc, struct fr *f, int max)
+ * subprogram the code belongs to (as eu-addr2line -i), and the line of the
+ * innermost frame from the CU's line table. */
+static int dwarf_frames(struct symtab *st, struct smod *m, uint64_t pc, struct fr *f, int max)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, &bias);
+	Dwarf_Die *cu = find_cu(m, pc, &bias);
 	if (!cu)
 		return 0;
+	Dwarf_Line *ln = dwarf_getsrc_die(cu, pc - bias);
+	const char *lfile = ln ? dwarf_linesrc(ln, NULL, NULL) : NULL;
+	int lline = 0;
+	if (ln)
+		dwarf_lineno(ln, &lline);
+	/* Go's comp_dir is ".": "./<autogenerated>" is "<autogenerated>" */
+	if (lfile && lfile[0] == '.' && lfile[1] == '/')
+		lfile += 2;
+	f[0].file = intern(st, lfile);
+	f[0].line = lfile ? lline : 0;
 	Dwarf_Die *scopes = NULL;
 	int ns = dwarf_getscopes(cu, pc - bias, &scopes);
 	if (ns <= 0) {
 		free(scopes);
-		return 0;
+		return f[0].file ? 1 : 0;   /* a line but no function */
 	}
 	/* dwarf_getscopes continues past an inlined instance into the
 	 * scopes of its abstract definition; the physical nesting (who
@@ -917,7 +1011,7 @@ static int dwarf_frames(struct symtab *st, Dwfl_Module *dm, uint64_t pc, struct 
 	free(scopes);
 	if (nc <= 0) {
 		free(chain);
-		return 0;
+		return f[0].file ? 1 : 0;
 	}
 	int n = 0;
 	Dwarf_Die *inner = NULL;
@@ -948,31 +1042,27 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 	int have_elf = module_elf(m);
 	Dwfl_Module *dm = m->dm;
 
-	if (m->go_mode) {
+	if (have_elf)
+		n = dwarf_frames(st, m, pc, f, MAX_INLINE);
+	if ((!n || !f[n - 1].func) && m->go) {
+		/* Go code without DWARF: the runtime's table has the name as
+		 * Go prints it (no ABI suffix) and the line */
 		const char *file = NULL;
 		int line = 0;
 		uint64_t entry = 0;
 		const char *name = gopclntab_lookup(m->go, pc - m->bias, &file, &line, &entry);
 		if (name) {
-			f[0] = (struct fr){ intern(st, name), intern(st, file), line, 0 };
-			n = 1;
-		}
-	}
-	if (!n && have_elf)
-		n = dwarf_frames(st, dm, pc, f, MAX_INLINE);
-	if (have_elf && !f[0].file) {
-		/* the line of the innermost frame comes from the line table */
-		Dwfl_Line *ln = dwfl_module_getsrc(dm, pc);
-		int line = 0;
-		const char *file = ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
-		if (file) {
-			f[0].file = intern(st, file);
-			f[0].line = line;
+			if (!n)
+				n = 1;
+			f[n - 1].func = intern(st, name);
+			if (n == 1 && !f[0].file && file) {
+				f[0].file = intern(st, file);
+				f[0].line = line;
+			}
 		}
 	}
 	if (have_elf && (!n || !f[n - 1].func)) {
-		/* no DWARF function: the ELF symbol table (.symtab, .dynsym,
-		 * or the debug file's) */
+		/* the ELF symbol table (.symtab, .dynsym, or the debug file's) */
 		GElf_Off off;
 		GElf_Sym sym;
 		const char *s = dwfl_module_addrinfo(dm, pc, &off, &sym, NULL, NULL, NULL);
@@ -984,19 +1074,20 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 			free(d);
 		}
 	}
-	for (int i = 0; i < n; i++)
-		if (!f[i].func)
-			f[i].func = intern(st, "[unknown]");
-	if (!n) {
+	if (!n)
+		n = 1;
+	if (f[n - 1].func) {
+		m->pub.has_symbols = 1;
+	} else {
 		/* no symbol: module+offset, the ELF vaddr addr2line takes */
 		char buf[PATH_MAX + 32];
 		uint64_t off = have_elf ? pc - m->bias : pc - m->low;
 		snprintf(buf, sizeof buf, "%s+0x%" PRIx64, m->pub.name, off);
-		f[0] = (struct fr){ intern(st, buf), f[0].file, f[0].line, 0 };
-		n = 1;
-	} else {
-		m->pub.has_symbols = 1;
+		f[n - 1].func = intern(st, buf);
 	}
+	for (int i = 0; i < n - 1; i++)
+		if (!f[i].func)
+			f[i].func = intern(st, "[unknown]");
 	if (f[0].file && f[0].line)
 		m->pub.has_lines = 1;
 	if (n > 1)
