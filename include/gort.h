@@ -95,6 +95,12 @@ struct gopclntab;
 /* data/size: the .gopclntab section bytes (copied); text_start: the vaddr of
  * runtime.text (.text section start). NULL if not a supported pclntab. */
 struct gopclntab *gopclntab_open(const void *data, size_t size, uint64_t text_start);
+/* Finds and opens the table of an ELF file (libelf handle): .gopclntab,
+ * .data.rel.ro.gopclntab (PIE), or, in externally linked binaries whose
+ * linker merged it into .rodata / .data.rel.ro, by its header there. The
+ * text start is the .text section's address. NULL if none. */
+struct Elf;
+struct gopclntab *gopclntab_open_elf(struct Elf *elf);
 void gopclntab_close(struct gopclntab *t);
 /* pc is a link-time vaddr. Returns the function name (owned by t) or NULL;
  * file/line when known (file owned by t, line 0 when unknown). */

@@ -320,19 +320,12 @@ static void read_version(struct gort *g)
 
 static void load_pclntab(struct gort *g)
 {
-	GElf_Shdr sh, tsh;
-	/* PIE binaries keep it in RELRO under another name */
-	Elf_Scn *s = find_section(g->elf, ".gopclntab", &sh);
-	if (!s)
-		s = find_section(g->elf, ".data.rel.ro.gopclntab", &sh);
-	Elf_Scn *t = find_section(g->elf, ".text", &tsh);
-	Elf_Data *d = s ? elf_getdata(s, NULL) : NULL;
-	if (t) {
+	GElf_Shdr tsh;
+	if (find_section(g->elf, ".text", &tsh)) {
 		g->text_lo = tsh.sh_addr + g->bias;
 		g->text_hi = tsh.sh_addr + tsh.sh_size + g->bias;
 	}
-	if (d && d->d_buf)
-		g->pcln = gopclntab_open(d->d_buf, d->d_size, t ? tsh.sh_addr : 0);
+	g->pcln = gopclntab_open_elf(g->elf);
 }
 
 /* ---------------------------------------------------------------- DWARF */

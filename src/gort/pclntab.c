@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gelf.h>
+
 #include "gort.h"
 #include "gort_impl.h"
 
@@ -72,38 +74,35 @@ static const char *cstr_at(const struct gopclntab *t, uint64_t off)
 	return (const char *)t->data + off;
 }
 
-struct gopclntab *gopclntab_open(const void *data, size_t size, uint64_t text_start)
+/* Reads the header of the table at data into t, which points at data (no
+ * copy). Returns 0, or -1 when it is not a supported, consistent table. */
+static int parse_header(struct gopclntab *t, const uint8_t *p, size_t size,
+			uint64_t text_start)
 {
-	const uint8_t *p = data;
+	memset(t, 0, sizeof(*t));
 	if (!p || size < 8)
-		return NULL;
-	uint32_t magic = rd32(p);
-	int ver;
-	switch (magic) {
-	case 0xfffffff0: ver = PCLN_118; break;
-	case 0xfffffff1: ver = PCLN_120; break;
-	case 0xfffffffa: ver = PCLN_116; break;
-	default: return NULL;   /* 1.2-1.15 (0xfffffffb) and unknown */
+		return -1;
+	switch (rd32(p)) {
+	case 0xfffffff0: t->ver = PCLN_118; break;
+	case 0xfffffff1: t->ver = PCLN_120; break;
+	case 0xfffffffa: t->ver = PCLN_116; break;
+	default: return -1;   /* 1.2-1.15 (0xfffffffb) and unknown */
 	}
 	if (p[4] || p[5] || (p[6] != 1 && p[6] != 2 && p[6] != 4) ||
 	    (p[7] != 4 && p[7] != 8))
-		return NULL;
-
-	struct gopclntab *t = xcalloc(1, sizeof(*t));
-	t->data = xmalloc(size);
-	memcpy(t->data, p, size);
+		return -1;
+	t->data = (uint8_t *)p;
 	t->size = size;
-	t->ver = ver;
 	t->minlc = p[6];
 	t->ptrsize = p[7];
-	unsigned nw = ver == PCLN_116 ? 7 : 8;
+	unsigned nw = t->ver == PCLN_116 ? 7 : 8;
 	if (!inb(t, 8, (uint64_t)nw * t->ptrsize))
-		goto bad;
+		return -1;
 	const uint8_t *w = t->data + 8;
 	unsigned i = 0;
 	t->nfunc = rdword(t, w + t->ptrsize * i++);
 	t->nfiles = rdword(t, w + t->ptrsize * i++);
-	if (ver != PCLN_116)
+	if (t->ver != PCLN_116)
 		t->text_start = rdword(t, w + t->ptrsize * i++);
 	t->funcname = rdword(t, w + t->ptrsize * i++);
 	t->cutab = rdword(t, w + t->ptrsize * i++);
@@ -114,18 +113,32 @@ struct gopclntab *gopclntab_open(const void *data, size_t size, uint64_t text_st
 	 * externally linked binaries whose .text starts with C code. It reads as
 	 * 0 only where the value is left to a dynamic relocation (PIE): then the
 	 * caller's value is all we have. */
-	if (ver != PCLN_116 && !t->text_start)
+	if (t->ver != PCLN_116 && !t->text_start)
 		t->text_start = text_start;
-	t->ftab_entsize = ver == PCLN_116 ? 2u * t->ptrsize : 8;
+	t->ftab_entsize = t->ver == PCLN_116 ? 2u * t->ptrsize : 8;
 	if (t->nfunc == 0 || t->nfunc > size ||
 	    !inb(t, t->pcln, (t->nfunc + 1) * t->ftab_entsize) ||
 	    t->funcname >= size || t->filetab >= size || t->pctab >= size ||
 	    t->cutab >= size)
-		goto bad;
+		return -1;
+	return 0;
+}
+
+static struct gopclntab *copy_table(const struct gopclntab *h)
+{
+	struct gopclntab *t = xmalloc(sizeof(*t));
+	*t = *h;
+	t->data = xmalloc(h->size);
+	memcpy(t->data, h->data, h->size);
 	return t;
-bad:
-	gopclntab_close(t);
-	return NULL;
+}
+
+struct gopclntab *gopclntab_open(const void *data, size_t size, uint64_t text_start)
+{
+	struct gopclntab h;
+	if (parse_header(&h, data, size, text_start))
+		return NULL;
+	return copy_table(&h);
 }
 
 void gopclntab_close(struct gopclntab *t)
@@ -292,4 +305,68 @@ int gopclntab_spdelta(struct gopclntab *t, uint64_t pc, int32_t *delta)
 uint64_t gopclntab_text_start(const struct gopclntab *t)
 {
 	return t ? t->text_start : 0;
+}
+
+static Elf_Scn *section_named(Elf *elf, const char *name, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	for (Elf_Scn *s = NULL; (s = elf_nextscn(elf, s));) {
+		const char *n;
+		if (gelf_getshdr(s, sh) && (n = elf_strptr(elf, shstrndx, sh->sh_name)) &&
+		    !strcmp(n, name))
+			return s;
+	}
+	return NULL;
+}
+
+/* A table found by its magic inside a bigger section must describe this
+ * binary's text: functions sorted, inside .text, the first one named. */
+static int plausible(const struct gopclntab *t, uint64_t text_lo, uint64_t text_hi)
+{
+	uint64_t first = ftab_entry(t, 0), end = ftab_entry(t, t->nfunc);
+	if (first < text_lo || end > text_hi || end <= first)
+		return 0;
+	for (uint64_t i = 1, step = t->nfunc / 64 + 1; i <= t->nfunc; i += step)
+		if (ftab_entry(t, i) < ftab_entry(t, i - 1))
+			return 0;
+	struct gopclntab *tt = (struct gopclntab *)t;
+	return gopclntab_lookup(tt, first, NULL, NULL, NULL) != NULL;
+}
+
+struct gopclntab *gopclntab_open_elf(Elf *elf)
+{
+	GElf_Shdr sh, tsh;
+	Elf_Scn *text = section_named(elf, ".text", &tsh);
+	uint64_t text_start = text ? tsh.sh_addr : 0;
+	/* internal linking: a section of its own (in RELRO for PIE) */
+	const char *named[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	for (size_t i = 0; i < 2; i++) {
+		Elf_Scn *s = section_named(elf, named[i], &sh);
+		Elf_Data *d = s && sh.sh_type != SHT_NOBITS ? elf_getdata(s, NULL) : NULL;
+		if (d && d->d_buf)
+			return gopclntab_open(d->d_buf, d->d_size, text_start);
+	}
+	/* External linkers may merge it into read-only data: look for a header
+	 * (pointer-aligned) that describes our .text. */
+	if (!text)
+		return NULL;
+	const char *merged[] = { ".rodata", ".data.rel.ro" };
+	for (size_t i = 0; i < 2; i++) {
+		Elf_Scn *s = section_named(elf, merged[i], &sh);
+		Elf_Data *d = s && sh.sh_type != SHT_NOBITS ? elf_getdata(s, NULL) : NULL;
+		if (!d || !d->d_buf)
+			continue;
+		const uint8_t *p = d->d_buf;
+		for (size_t off = 0; off + 64 <= d->d_size; off += 8) {
+			if (p[off + 3] != 0xff || p[off + 2] != 0xff || p[off + 4] || p[off + 5])
+				continue;
+			struct gopclntab h;
+			if (parse_header(&h, p + off, d->d_size - off, text_start) == 0 &&
+			    plausible(&h, tsh.sh_addr, tsh.sh_addr + tsh.sh_size))
+				return copy_table(&h);
+		}
+	}
+	return NULL;
 }

@@ -123,10 +123,25 @@ static struct gopclntab *open_pcln(const char *bin, struct sect *pcln)
 /* ----------------------------------------------------------- pclntab */
 
 /* Every text symbol's entry and middle, as go tool addr2line resolves them. */
-static void check_against_addr2line(const char *bin, const char *oracle)
+static struct gopclntab *open_pcln_elf(const char *bin)
 {
-	struct sect pcln;
-	struct gopclntab *t = open_pcln(bin, &pcln);
+	elf_version(EV_CURRENT);
+	int fd = open(bin, O_RDONLY);
+	assert_true(fd >= 0);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(e);
+	struct gopclntab *t = gopclntab_open_elf(e);
+	elf_end(e);
+	close(fd);
+	return t;
+}
+
+/* elf: find the table with gopclntab_open_elf instead of by section name. */
+static void check_against_addr2line(const char *bin, const char *oracle, int elf)
+{
+	struct sect pcln = { NULL, 0, 0 };
+	struct gopclntab *t = elf ? open_pcln_elf(bin) : open_pcln(bin, &pcln);
+	assert_non_null(t);
 	FILE *f = fopen(oracle, "r");
 	assert_non_null(f);
 	char line[4096];
@@ -170,12 +185,22 @@ static void check_against_addr2line(const char *bin, const char *oracle)
 
 static void test_pclntab_stripped_vs_addr2line(void **state)
 {
-	check_against_addr2line(wl_path("goleak-stripped"), wl_path("goleak-stripped.addr2line"));
+	check_against_addr2line(wl_path("goleak-stripped"), wl_path("goleak-stripped.addr2line"), 0);
+	check_against_addr2line(wl_path("goleak-stripped"), wl_path("goleak-stripped.addr2line"), 1);
+}
+
+/* No .gopclntab section: the table is found inside .data.rel.ro. */
+static void test_pclntab_merged_vs_addr2line(void **state)
+{
+	const char *bin = wl_path("goleak-merged");
+	struct sect s;
+	assert_int_not_equal(read_section(bin, ".gopclntab", &s), 0);
+	check_against_addr2line(bin, wl_path("goleak-stripped.addr2line"), 1);
 }
 
 static void test_pclntab_full_vs_addr2line(void **state)
 {
-	check_against_addr2line(wl_path("goleak"), wl_path("goleak.addr2line"));
+	check_against_addr2line(wl_path("goleak"), wl_path("goleak.addr2line"), 0);
 }
 
 /* The workload's own functions: entry == the ELF symbol, name, file, and a
@@ -736,13 +761,20 @@ static void live_scan(const char *bin)
 
 static void test_live_scan(void **state) { live_scan(wl_path("goleak")); }
 /* Loaded at a random base: every address read must be relocated. */
-static void test_live_scan_pie(void **state) { live_scan(wl_path("goleak-pie")); }
+static void test_live_scan_pie(void **state)
+{
+	struct gopclntab *t = open_pcln_elf(wl_path("goleak-pie"));
+	assert_non_null(t);   /* .data.rel.ro.gopclntab */
+	gopclntab_close(t);
+	live_scan(wl_path("goleak-pie"));
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pclntab_stripped_vs_addr2line),
 		cmocka_unit_test(test_pclntab_full_vs_addr2line),
+		cmocka_unit_test(test_pclntab_merged_vs_addr2line),
 		cmocka_unit_test(test_pclntab_workload_functions),
 		cmocka_unit_test(test_pclntab_garbage),
 		cmocka_unit_test(test_layout_from_dwarf),

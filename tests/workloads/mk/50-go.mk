@@ -10,7 +10,7 @@ GO ?= go
 GO_ENV := GOCACHE=$(CURDIR)/$(BUILD)/gocache GOPATH=$(CURDIR)/$(BUILD)/gopath \
           GO111MODULE=off GOFLAGS= CGO_ENABLED=0
 
-WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak-pie \
+WORKLOADS += $(WLBIN)/goleak $(WLBIN)/goleak-stripped $(WLBIN)/goleak-pie $(WLBIN)/goleak-merged \
              $(WLBIN)/goleak.addr2line \
              $(WLBIN)/goleak-stripped.addr2line
 
@@ -27,6 +27,11 @@ $(WLBIN)/goleak-stripped: $(WL)/goleak/main.go
 $(WLBIN)/goleak-pie: $(WL)/goleak/main.go
 	@mkdir -p $(dir $@)
 	$(GO_ENV) $(GO) build -buildmode=pie -o $@ $<
+
+# As an external linker may leave it: no .gopclntab section, the table
+# somewhere inside read-only data (found by its header).
+$(WLBIN)/goleak-merged: $(WLBIN)/goleak-stripped
+	objcopy --rename-section .gopclntab=.data.rel.ro $< $@
 
 $(WLBIN)/goleak.addrs: $(WLBIN)/goleak
 	$(GO_ENV) $(GO) tool nm -size -n -type $< | \
