@@ -210,6 +210,24 @@ test_target_traced_by_strace() {
 	wait_for no_stopped "$wl" || fail "target stopped after strace left: $(thread_states "$wl")"
 }
 
+# Threads that exit while a scan runs (ESRCH at any step, exit instead of a
+# stop): the scan goes on, counts the stable threads exactly, and leaves
+# nothing stopped.
+test_thread_churn_during_scans() {
+	need || return 1
+	start_bg "$WLBIN/many_threads" 100 8
+	local wl=$BGPID
+	wait_for ntasks_ge "$wl" 109 || { fail "many_threads did not start"; return 1; }
+	"$CTOP" -p "$wl" --profile threads -b -d 3 --scan-interval 0.1 -o "$TMPD/c.pb.gz" \
+		>"$TMPD/out8" 2>"$TMPD/err8" || { cat "$TMPD/err8" >&2; fail "ctop-prof failed under thread churn"; return 1; }
+	local top n
+	top=$(pprof_top "$TMPD/c.pb.gz" -sample_index=0) || { echo "$top" >&2; fail "pprof cannot read it"; return 1; }
+	n=$(echo "$top" | cum_of many_sleeper)
+	[ "$n" = 100 ] || { echo "$top" | head -20 >&2; fail "many_sleeper cum = '$n', want 100"; return 1; }
+	kill -0 "$wl" || { fail "target died"; return 1; }
+	wait_for no_stopped "$wl" || fail "threads left stopped: $(thread_states "$wl")"
+}
+
 test_many_threads_scan() {
 	need || return 1
 	start_bg "$WLBIN/many_threads" 1000
