@@ -12,7 +12,17 @@
  * each, many per syscall), validates them (the target keeps running, so a g
  * can be torn or recycled under us: such gs are skipped and counted), and
  * unwinds each parked goroutine from g.sched with frame pointers, all
- * goroutines one frame level per batch of reads. */
+ * goroutines one frame level per batch of reads. Where there is no frame
+ * pointer to start from (a goroutine in a syscall: entersyscall saves only
+ * pc and sp), the frame size from the pcsp table takes its place.
+ *
+ * A goroutine on a CPU right now has no stack in g.sched (gogo cleared it):
+ * it is reported as running, with its start function as its only frame and
+ * the thread it runs on (m.procid), flagged stale.
+ *
+ * Like Go's goroutine profile and runtime.NumGoroutine(), runtime-internal
+ * goroutines (started in runtime.* other than runtime.main) are left out
+ * and only counted. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
