@@ -240,6 +240,21 @@ static int ensure_attached(struct unwinder *u)
 	}
 	if (!d)
 		return 0;
+	/* A pc in no known module may be a library loaded since the maps were
+	 * read: have them re-read (the symtab rate-limits this), so CFI is
+	 * found from the next sample on rather than at the next lookup. */
+	if (!dwfl_addrmodule(d, u->cur->regs[CTOP_REG_IP])) {
+		symtab_refresh(u->st, 0);
+		d = symtab_dwfl(u->st);
+		g = symtab_generation(u->st);
+		if (d != u->dwfl || g != u->gen) {
+			u->dwfl = d;
+			u->gen = g;
+			u->attached = 0;
+		}
+		if (!d)
+			return 0;
+	}
 	if (u->attached)
 		return u->attached > 0;
 	/* Once per Dwfl: a refresh that keeps the handle keeps our state. */
