@@ -141,9 +141,10 @@ static int act_clear_filters(struct tui *t, int ch)
 
 static int act_search_prompt(struct tui *t, int ch)
 {
+	/* a fresh pattern each time, as in less and htop */
 	t->prompt = 1;
-	snprintf(t->pbuf, sizeof t->pbuf, "%s", t->search);
-	t->plen = strlen(t->pbuf);
+	t->pbuf[0] = 0;
+	t->plen = 0;
 	return ACT_DRAW;
 }
 

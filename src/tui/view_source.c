@@ -1,7 +1,7 @@
 /* Source: the selected function's source file with samples per line (pprof
  * list). The file is read outside the lock: first the path as recorded in
  * the debug info, then inside the target's root (/proc/PID/root/...), so
- * containers work. An unreadable file gives a message naming it, and the
+ * containers work, or its working directory for a relative path. An unreadable file gives a message naming it, and the
  * per-line counts are still listed. */
 #include <curses.h>
 #include <errno.h>
@@ -142,11 +142,15 @@ static ssize_t read_regular(const char *path, char **buf)
 	return read_file(path, buf);
 }
 
+/* Where the file may be: as recorded; inside the target's root for an
+ * absolute path (containers); under the target's working directory for a
+ * relative one (line tables name files relative to the build directory,
+ * which often is where the program runs from). */
 static void load_file(struct tui *t, struct source_state *s)
 {
 	char alt[4200], *buf = NULL;
 	ssize_t n;
-	int e1, e2 = 0;
+	int e1, e2;
 
 	if (!s->file || (s->loaded && !strcmp(s->loaded, s->file)))
 		return;
@@ -155,23 +159,21 @@ static void load_file(struct tui *t, struct source_state *s)
 	set_str(&s->loaded, s->file);
 	set_str(&s->shown, s->file);
 	n = read_regular(s->file, &buf);
-	e1 = n < 0 ? (int)-n : 0;
-	if (n < 0 && s->file[0] == '/') {
-		snprintf(alt, sizeof alt, "/proc/%d/root%s", (int)t->a->pid, s->file);
-		n = read_regular(alt, &buf);
-		e2 = n < 0 ? (int)-n : 0;
-		if (n >= 0)
-			set_str(&s->shown, alt);
+	if (n >= 0)
+		goto ok;
+	e1 = (int)-n;
+	snprintf(alt, sizeof alt, "/proc/%d/%s%s%s", (int)t->a->pid,
+		 s->file[0] == '/' ? "root" : "cwd", s->file[0] == '/' ? "" : "/", s->file);
+	n = read_regular(alt, &buf);
+	if (n >= 0) {
+		set_str(&s->shown, alt);
+		goto ok;
 	}
-	if (n < 0) {
-		if (e2)
-			snprintf(s->err, sizeof s->err, "cannot read source file %.200s: %s (also tried %.240s: %s)",
-				 s->file, strerror(e1), alt, strerror(e2));
-		else
-			snprintf(s->err, sizeof s->err, "cannot read source file %.400s: %s", s->file,
-				 strerror(e1));
-		return;
-	}
+	e2 = (int)-n;
+	snprintf(s->err, sizeof s->err, "cannot read source file %.200s: %s (also tried %.240s: %s)",
+		 s->file, strerror(e1), alt, strerror(e2));
+	return;
+ok:
 	split_text(s, buf, (size_t)n);
 	free(buf);
 }

@@ -1,0 +1,503 @@
+#!/usr/bin/env bash
+# The live TUI, driven as a user drives it (tmux's regress style): the real
+# binary in a detached tmux session on its own server socket, keys sent with
+# send-keys, the screen read back with capture-pane. The target is the
+# threads workload: threads alpha (spin_alpha), beta (spin_beta), sleeper,
+# late (spin_late). Every wait polls; nothing sleeps a fixed time except to
+# show that something does NOT change.
+source "$(dirname "$0")/../lib.sh"
+
+SOCK=ctoptest-$$-$RANDOM
+TM() { tmux -L "$SOCK" "$@"; }
+
+need() {
+	command -v tmux >/dev/null || { fail "tmux is not installed (contrib/install-deps.sh)"; return 1; }
+	[ -x "$CTOP" ] || { fail "no ctop-prof binary at $CTOP (run make)"; return 1; }
+	[ -x "$WLBIN/threads" ] || { fail "workload $WLBIN/threads missing (run make workloads)"; return 1; }
+	return 0
+}
+
+# The screen as text, and with attributes (SGR sequences).
+screen() { TM capture-pane -p -t ui 2>/dev/null; }
+screen_e() { TM capture-pane -p -e -t ui 2>/dev/null; }
+keys() { TM send-keys -t ui "$@"; }
+show_screen() { note "screen:"; screen | sed 's/^/      |/' >&2; }
+
+# wait_screen ERE [SECONDS]: poll until the screen matches.
+wait_screen() {
+	local re=$1 n=$(( ${2:-8} * 10 )) i
+	for ((i = 0; i < n; i++)); do
+		screen | grep -Eq -- "$re" && return 0
+		sleep 0.1
+	done
+	fail "screen never matched /$re/"
+	show_screen
+	return 1
+}
+
+# wait_gone ERE [SECONDS]: poll until the screen no longer matches.
+wait_gone() {
+	local re=$1 n=$(( ${2:-8} * 10 )) i
+	for ((i = 0; i < n; i++)); do
+		screen | grep -Eq -- "$re" || return 0
+		sleep 0.1
+	done
+	fail "screen still matches /$re/"
+	show_screen
+	return 1
+}
+
+# The rows of the view (between the tab line and the status line).
+view_rows() { screen | sed -n "4,$(( ROWS - 1 ))p"; }
+wait_view() {
+	local re=$1 n=$(( ${2:-8} * 10 )) i
+	for ((i = 0; i < n; i++)); do
+		view_rows | grep -Eq -- "$re" && return 0
+		sleep 0.1
+	done
+	fail "view never showed /$re/"
+	show_screen
+	return 1
+}
+wait_view_gone() {
+	local re=$1 n=$(( ${2:-8} * 10 )) i
+	for ((i = 0; i < n; i++)); do
+		view_rows | grep -Eq -- "$re" || return 0
+		sleep 0.1
+	done
+	fail "view still shows /$re/"
+	show_screen
+	return 1
+}
+
+# samples in the header, as a number ("12.3k" -> 12300)
+header_samples() {
+	screen | sed -n 2p | grep -oE 'samples [0-9.]+[kMG]?' | awk '{
+		v = $2; m = 1
+		if (v ~ /k$/) m = 1e3; else if (v ~ /M$/) m = 1e6; else if (v ~ /G$/) m = 1e9
+		sub(/[kMG]$/, "", v); printf "%d\n", v * m }'
+}
+
+search() { keys /; keys -l "$1"; keys Enter; }
+
+teardown() {
+	local p
+	p=$(ui_pid)
+	TM kill-server 2>/dev/null
+	if [ -n "$p" ]; then
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	fi
+	[ -n "${TARGET:-}" ] && kill_bg "$TARGET"
+	return 0
+}
+
+# The ctop-prof process: the child of the pane's script.
+ui_pid() {
+	[ -f "${W:-/nonexistent}/run.pid" ] || return 0
+	ps -o pid= -o comm= --ppid "$(cat "$W/run.pid")" 2>/dev/null | awk '$2 == "ctop-prof" {print $1}'
+}
+
+# start_ui COLS ROWS [VAR=VALUE...] [-- CTOP-ARGS...]: the workload, and
+# ctop-prof -p on it inside tmux, in a fresh directory (snapshots land there).
+start_ui() {
+	local envs=() e
+	COLS=$1 ROWS=$2
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ "${1:-}" = -- ] && shift
+	need || return 1
+	W=$(mktemp -d "$TMPD/ui.XXXXXX")
+	trap teardown EXIT
+	# from the repository root: the line tables name threads.c relative to
+	# it, and the Source view looks there (/proc/PID/cwd)
+	pushd "$ROOT" >/dev/null || return 1
+	start_bg "$WLBIN/threads" 1 300
+	TARGET=$BGPID
+	popd >/dev/null || return 1
+	wait_for test -e "/proc/$TARGET/task" || { fail "workload did not start"; return 1; }
+	{
+		echo "cd '$W'"
+		echo "echo \$\$ > '$W/run.pid'"
+		echo "export TERM=xterm-256color LANG=C.UTF-8"
+		echo "unset LC_ALL NO_COLOR"
+		for e in "${envs[@]}"; do printf 'export %q\n' "$e"; done
+		printf '%q -p %d' "$CTOP" "$TARGET"
+		for e in "$@"; do printf ' %q' "$e"; done
+		echo
+		echo 'echo "EXITED $?"'
+		echo 'stty -a | grep -o -- "-icanon\|icanon"'
+		echo 'sleep 120'
+	} >"$W/run.sh"
+	TM new-session -d -s ui -x "$COLS" -y "$ROWS" "bash '$W/run.sh'" ||
+		{ fail "tmux new-session failed"; return 1; }
+	wait_screen "ctop-prof +PID $TARGET " 10
+}
+
+# The two spinners in Top: the first thing a user sees.
+spinners_in_top() {
+	wait_view ' spin_alpha ' 8 && wait_view ' spin_beta ' 8
+}
+
+# q (or a signal) must leave a sane terminal: canonical mode back and the
+# alternate screen gone.
+expect_restored() {
+	wait_screen '^EXITED 0$' 8 || return 1
+	wait_screen '^icanon$' 4 || { fail "terminal left in non-canonical mode"; return 1; }
+	screen | grep -q '1 Top' && { fail "the TUI's screen is still shown after exit"; show_screen; return 1; }
+	return 0
+}
+
+target_ok() {
+	kill -0 "$TARGET" 2>/dev/null || { fail "the target $TARGET died"; return 1; }
+	case $(thread_states "$TARGET") in
+	*[tT]*) fail "the target was left stopped ($(thread_states "$TARGET"))"; return 1 ;;
+	esac
+	return 0
+}
+
+# ---- tests ---------------------------------------------------------------
+
+test_top_and_header() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	local h1 h2
+	h1=$(screen | sed -n 1p) h2=$(screen | sed -n 2p)
+	echo "$h1" | grep -Eq "PID $TARGET \(threads\)  threads [0-9]+  (perf cpu-clock|ptrace) [0-9]+ Hz  unwind auto" ||
+		{ fail "header line 1: $h1"; return 1; }
+	echo "$h2" | grep -Eq '^samples [0-9.]+[kM]?  lost [0-9.]+[kM]?  elapsed [0-9]+s  window: since start  filters: none' ||
+		{ fail "header line 2: $h2"; return 1; }
+	view_rows | grep -Eq '^ +flat +flat% +cum +cum% function +module +file:line' ||
+		{ fail "Top column header"; show_screen; return 1; }
+	# a row: numbers, name, module, file:line
+	view_rows | grep -Eq '^ +[0-9.]+k? +[0-9.]+% +[0-9.]+k? +[0-9.]+% spin_alpha +threads +threads\.c:[0-9]+' ||
+		{ fail "spin_alpha row"; show_screen; return 1; }
+}
+
+test_views() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys 3
+	wait_view 'Flame graph' && wait_view 'spin_alpha' && wait_view 'spin_beta' || return 1
+	view_rows | grep -Eq '^spin_|[ ]spin_alpha' || { fail "no flame boxes"; return 1; }
+	keys 4
+	wait_view '^[ *] *[0-9]+ alpha +[RSD] ' || return 1
+	wait_view '^[ *] *[0-9]+ beta +[RSD] ' && wait_view '^[ *] *[0-9]+ sleeper +S ' || return 1
+	wait_view 'alpha .* spin_alpha' || return 1
+	keys 5
+	wait_view 'thread stack groups' && wait_view ' spin_alpha$' 10 && wait_view 'sleep_forever' 10 || return 1
+	keys 2
+	wait_view '(▾|▸|-|\+) (__clone3|start_thread|run)' && wait_view 'spin_beta' || return 1
+	# Source shows the function selected in the view we come from
+	search '^spin_alpha$'
+	keys 6
+	wait_view 'Source: spin_alpha ' && wait_view 'WL_BURN' || return 1
+	view_rows | grep -Eq '^ +[0-9]+ +[0-9.]+k? +[0-9.]+k? +WL_BURN' ||
+		{ fail "no counts on the hot source line"; show_screen; return 1; }
+	keys Tab
+	wait_view '^ +flat +flat%' || return 1
+}
+
+test_top_drilldown() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	search '^spin_alpha$'
+	keys Enter
+	wait_view 'peek: spin_alpha' && wait_view '^ caller .* run ' && wait_view '^ --> .* spin_alpha' || return 1
+	keys Up Enter           # onto the caller, and go there
+	wait_view 'peek: run' && wait_view '^ callee .* spin_alpha' && wait_view '^ callee .* spin_beta' &&
+		wait_view '^ caller .* start_thread' || return 1
+	keys Escape
+	wait_view 'peek: spin_alpha' || return 1
+	keys Escape
+	wait_view_gone 'peek:' && wait_view '^ +flat +flat%' || return 1
+}
+
+test_flame_zoom_and_search() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys 3
+	wait_view 'spin_beta' || return 1
+	search 'spin_'
+	wait_screen 'search /spin_' || return 1
+	# the cursor is on a match: the info line names it
+	wait_view '^spin_(alpha|beta|late) +\[threads\]' || return 1
+	local first next
+	first=$(view_rows | grep -oE '^spin_[a-z]+ +\[threads\]' | awk '{print $1}')
+	# the other matches are highlighted (search colour, yellow)
+	local hl
+	hl=$(screen_e | grep -aoE $'33m(\x1b\\[[0-9;]*m)*spin_[a-z]+' | wc -l)
+	[ "$hl" -ge 1 ] || { fail "no highlighted search matches in the flame graph"; return 1; }
+	keys n
+	wait_view "^spin_(alpha|beta|late) +\\[threads\\]" || return 1
+	next=$(view_rows | grep -oE '^spin_[a-z]+ +\[threads\]' | awk '{print $1}')
+	[ "$first" != "$next" ] || { fail "n did not move to the next match ($first)"; show_screen; return 1; }
+	keys Enter
+	wait_view "zoom: $next " || return 1
+	local other
+	for other in spin_alpha spin_beta spin_late; do
+		[ "$other" = "$next" ] && continue
+		wait_view_gone "$other" 4 || return 1
+	done
+	keys Escape
+	wait_view 'zoom: all' && wait_view 'spin_alpha' && wait_view 'spin_beta' || return 1
+}
+
+test_top_search_highlights() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	search 'spin_'
+	wait_screen 'search /spin_' || return 1
+	local hl
+	hl=$(screen_e | grep -aoE $'33m(\x1b\\[[0-9;]*m)*spin_[a-z]+' | wc -l)
+	[ "$hl" -ge 1 ] || { fail "search matches not highlighted in Top"; show_screen; return 1; }
+	search 'no_such_function_xyz'
+	wait_screen 'no match for /no_such_function_xyz' || return 1
+}
+
+test_filters() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	search '^spin_beta$'
+	keys f
+	wait_screen 'filters: focus=spin_beta' && wait_view_gone ' spin_alpha ' && wait_view ' spin_beta ' || return 1
+	keys F
+	wait_screen 'filters: none' && wait_view ' spin_alpha ' || return 1
+	search '^spin_alpha$'
+	keys i
+	wait_screen 'filters: ignore=spin_alpha' && wait_view_gone ' spin_alpha ' && wait_view ' spin_beta ' || return 1
+	keys F
+	wait_view ' spin_alpha ' || return 1
+	search '^run$'
+	keys h
+	wait_screen 'filters: hide=run' && wait_view_gone '% run ' && wait_view ' spin_alpha ' || return 1
+	keys F
+	wait_view '% run ' || return 1
+}
+
+test_thread_restriction() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys 4
+	wait_view ' beta ' || return 1
+	search '^alpha$'
+	keys Enter
+	wait_screen 'filters: thread=[0-9]+\(alpha\)' || return 1
+	keys 1
+	wait_view ' spin_alpha ' && wait_view_gone ' spin_beta ' || return 1
+	keys 4 Escape
+	wait_screen 'filters: none' || return 1
+	keys 1
+	wait_view ' spin_beta ' || return 1
+}
+
+test_pause_resume() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys p
+	wait_screen '\[PAUSED\]' || return 1
+	local before after s1 s2
+	before=$(view_rows | grep ' spin_alpha ')
+	s1=$(header_samples)
+	sleep 2.5      # the display must NOT change while sampling goes on
+	after=$(view_rows | grep ' spin_alpha ')
+	s2=$(header_samples)
+	[ "$before" = "$after" ] || { fail "paused display changed: '$before' -> '$after'"; return 1; }
+	[ "$s2" -gt "$s1" ] || { fail "sampling stopped while paused ($s1 -> $s2)"; return 1; }
+	keys p
+	wait_gone '\[PAUSED\]' || return 1
+	local i
+	for i in $(seq 80); do
+		[ "$(view_rows | grep ' spin_alpha ')" != "$before" ] && return 0
+		sleep 0.1
+	done
+	fail "display did not move after resume"
+}
+
+test_reset() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	local i s1=0 s2
+	for i in $(seq 100); do s1=$(header_samples); [ "${s1:-0}" -ge 40 ] && break; sleep 0.1; done
+	[ "$s1" -ge 40 ] || { fail "not enough samples to test reset ($s1)"; return 1; }
+	keys r
+	wait_screen 'counts reset' || return 1
+	for i in $(seq 30); do
+		s2=$(header_samples)
+		[ "$s2" -lt "$s1" ] && return 0
+		sleep 0.1
+	done
+	fail "samples did not drop after r: $s1 -> $s2"
+}
+
+test_snapshot() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys 5
+	wait_view 'thread stack groups: [1-9]' 10 || return 1   # the scanner has data
+	keys s
+	wait_screen 'saved ctop-prof-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz, ctop-prof-[0-9]+-[0-9]{8}-[0-9]{6}-threads\.pb\.gz' || return 1
+	local cpu thr
+	cpu=$(ls "$W"/ctop-prof-"$TARGET"-*[0-9].pb.gz | head -1)
+	thr=$(ls "$W"/ctop-prof-"$TARGET"-*-threads.pb.gz | head -1)
+	[ -s "$cpu" ] && [ -s "$thr" ] || { fail "snapshot files missing: $(ls "$W")"; return 1; }
+	local out
+	out=$(pprof_top "$cpu") || { fail "go tool pprof rejects $cpu: $out"; return 1; }
+	echo "$out" | grep -q 'spin_alpha' || { fail "snapshot lacks spin_alpha: $out"; return 1; }
+	out=$(pprof_top "$thr") || { fail "go tool pprof rejects $thr: $out"; return 1; }
+	# never overwrite: a second snapshot gets another name
+	keys s
+	local i n=0
+	for i in $(seq 50); do
+		n=$(ls "$W" | grep -cE '^ctop-prof-[0-9]+-[0-9]{8}-[0-9]{6}(-[0-9]+)?\.pb\.gz$')
+		[ "$n" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$n" -ge 2 ] || { fail "second snapshot did not create a new file: $(ls "$W")"; return 1; }
+}
+
+test_help() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys '?'
+	wait_screen 'ctop-prof help' || return 1
+	local k
+	for k in '1 \.\. 6, Tab' 'Up Down j k' 'PgUp PgDn g G' 'Enter +drill down' 'Esc Backspace' \
+		 '/  n  N' '^ +f +focus' '^ +i +ignore' '^ +h +hide' '^ +F +clear' '^ +w +time window' \
+		 '<  > +sort' '^ +I +invert' '^ +t +Leaks' 'p  space +pause' '^ +r +reset' \
+		 '^ +s +save a snapshot' '^ +q +quit'; do
+		screen | grep -Eq -- "$k" || { fail "help lacks /$k/"; show_screen; return 1; }
+	done
+	keys x
+	wait_gone 'ctop-prof help' && wait_view ' spin_alpha ' || return 1
+}
+
+test_window_sort_invert() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys w
+	wait_screen 'window: last 10s' || return 1
+	keys w
+	wait_screen 'window: last 60s' || return 1
+	keys w
+	wait_screen 'window: since start' || return 1
+	keys '<'
+	wait_screen 'sorted by name' || return 1
+	keys '>' '>'
+	wait_screen 'sorted by flat%' || return 1
+	keys I
+	wait_view 'inverted' && wait_view '^ +[0-9.]+% +[0-9.]+k? +[0-9.]+k? +(▾|▸|-|\+) spin_alpha' || return 1
+}
+
+test_resize() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	TM resize-window -t ui -x 100 -y 30
+	wait_screen '^ +flat +flat% .*file:line' || return 1
+	local w
+	w=$(screen | awk '{ if (length($0) > m) m = length($0) } END { print m }')
+	[ "$w" -le 100 ] || { fail "lines wider than the terminal after resize: $w"; return 1; }
+	TM resize-window -t ui -x 70 -y 20
+	wait_screen 'terminal too small \(70x20\); need 80x24' || return 1
+	TM resize-window -t ui -x 80 -y 24
+	ROWS=24
+	wait_gone 'too small' && wait_view ' spin_alpha ' || return 1
+	keys q
+	expect_restored
+}
+
+test_quit_restores_terminal() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	keys q
+	expect_restored && target_ok
+}
+
+test_sigterm_restores_terminal() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	local p
+	p=$(ui_pid)
+	[ -n "$p" ] || { fail "cannot find the ctop-prof process"; return 1; }
+	kill -TERM "$p"
+	expect_restored && target_ok
+}
+
+test_terminal_gone() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	local p i
+	p=$(ui_pid)
+	TM kill-server
+	for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$p" 2>/dev/null && { fail "ctop-prof still runs after its terminal went away"; return 1; }
+	target_ok
+}
+
+test_target_exit_keeps_data() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	kill -9 "$TARGET"
+	wait_screen 'target exited' && wait_screen '\[EXITED\]' || return 1
+	keys 3
+	wait_view 'spin_alpha' || return 1       # the data is kept and browsable
+	keys q
+	expect_restored
+}
+
+test_main_flow_80x24() {
+	start_ui 80 24 || return 1
+	spinners_in_top || return 1
+	view_rows | grep -Eq 'function +module +file:line' || { fail "Top columns at 80x24"; show_screen; return 1; }
+	keys 3
+	wait_view 'spin_alpha' && wait_view 'spin_beta' || return 1
+	keys 4
+	wait_view ' alpha ' && wait_view ' beta ' || return 1
+	keys 5
+	wait_view 'stack groups' || return 1
+	keys 2
+	wait_view 'spin_alpha' || return 1
+	keys 6
+	wait_view 'Source: ' || return 1
+	keys 1
+	search '^spin_alpha$'
+	keys Enter
+	wait_view 'peek: spin_alpha' || return 1
+	keys '?'
+	wait_screen 'ctop-prof help' && wait_screen '^ +q +quit' || return 1
+	keys Escape q
+	expect_restored
+}
+
+test_lang_c_ascii() {
+	start_ui 120 40 LANG=C LC_ALL=C || return 1
+	spinners_in_top || return 1
+	keys 3
+	wait_view 'spin_alpha' && wait_view 'spin_beta' && wait_view '^run' || return 1
+	keys 2
+	wait_view '^ +[0-9.]+% .* [-+] (run|start_thread|__clone3)' || return 1
+	keys 5
+	wait_view 'thread stack groups: [1-9]' 10 || return 1
+	local v
+	for v in 1 2 3 4 5; do
+		keys "$v"
+		sleep 0.3
+		if screen | LC_ALL=C grep -q '[^ -~]'; then
+			fail "non-ASCII on screen in view $v with LANG=C"
+			show_screen
+			return 1
+		fi
+	done
+}
+
+test_no_color() {
+	start_ui 120 40 -- --no-color || return 1
+	spinners_in_top || return 1
+	keys 3
+	wait_view 'spin_alpha' || return 1
+	if screen_e | grep -aqE $'\x1b\\[[0-9;]*(3[0-7]|4[0-7])m'; then
+		fail "colours used with --no-color"
+		return 1
+	fi
+}
+run_tests
