@@ -68,6 +68,12 @@ static Elf *arch_elf(void)
 
 /* ---- libdwfl callbacks -------------------------------------------------- */
 
+/* The unwinder working right now. The callbacks use this rather than the
+ * dwfl_arg given at attach time: a Dwfl is attached once, but several
+ * unwinders (sampler path, thread scans) may share one symtab, and an
+ * unwinder may be freed before the symtab's Dwfl. */
+static __thread struct unwinder *active;
+
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
 	/* we never enumerate threads: dwfl_getthread_frames asks for one */
@@ -76,8 +82,8 @@ static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 
 static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 {
-	struct unwinder *u = arg;
-	if (!u->cur || u->cur->tid != tid)
+	struct unwinder *u = active;
+	if (!u || !u->cur || u->cur->tid != tid)
 		return false;
 	*thread_argp = u;
 	return true;
@@ -86,7 +92,9 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
 			   void *arg)
 {
-	struct unwinder *u = arg;
+	struct unwinder *u = active;
+	if (!u || !u->cur)
+		return false;
 	const struct raw_sample *s = u->cur;
 	uint64_t base = s->regs[CTOP_REG_SP];
 	if (addr >= base && addr - base <= s->stack_size &&
@@ -263,7 +271,7 @@ static int ensure_attached(struct unwinder *u)
 		return 1;
 	}
 	Elf *elf = arch_elf();
-	if (elf && dwfl_attach_state(d, elf, u->cur->pid, &callbacks, u)) {
+	if (elf && dwfl_attach_state(d, elf, u->cur->pid, &callbacks, NULL)) {
 		u->attached = 1;
 		return 1;
 	}
@@ -276,8 +284,10 @@ static void dwarf_unwind(struct unwinder *u, const struct raw_sample *s)
 {
 	u->beyond = 0;
 	u->last_sp = 0;
+	active = u;
 	if (dwfl_getthread_frames(u->dwfl, s->tid, frame_cb, u) != 0 && u->n == 0)
 		dbg("unwind: tid %d: %s", (int)s->tid, dwfl_errmsg(-1));
+	active = NULL;
 	/* A walk that ran off the end of the copied stack lost its root side:
 	 * say so rather than show a middle frame as the root. */
 	if (u->more || (u->beyond && u->n > 0))
@@ -297,7 +307,7 @@ struct unwinder *unwinder_new(struct symtab *st, enum unwind_mode mode)
 void unwinder_free(struct unwinder *u)
 {
 	/* The Dwfl (owned by the symtab) keeps our callbacks; they only run
-	 * from dwfl_getthread_frames, which only we call. */
+	 * inside dwfl_getthread_frames, and find their unwinder in `active`. */
 	free(u);
 }
 

@@ -214,8 +214,9 @@ static void reap(pid_t c)
 
 struct collect {
 	struct unwinder *u, *fpw;     /* fpw: fp walk of the same copied stack */
+	struct unwinder *u2;          /* a second dwarf unwinder on the same symtab */
 	struct symtab *st;
-	long samples, main_ok, fpw_ok, trunc_last, leaf_ok, fpw_trunc;
+	long samples, main_ok, fpw_ok, trunc_last, leaf_ok, fpw_trunc, u2_ok;
 };
 
 static int has_func(struct symtab *st, const uint64_t *pcs, int n, const char *name)
@@ -251,6 +252,11 @@ static void on_sample(const struct raw_sample *s, void *arg)
 		if (n > 0 && pcs[n - 1] == CTOP_TRUNCATED_PC)
 			c->fpw_trunc++;
 	}
+	if (c->u2) {
+		n = unwind_sample(c->u2, s, pcs, CTOP_MAX_FRAMES);
+		if (n > 0 && has_func(c->st, pcs, n, "main"))
+			c->u2_ok++;
+	}
 }
 
 static void sample_child(const char *mode, enum unwind_mode um, struct collect *c)
@@ -268,6 +274,7 @@ static void sample_child(const char *mode, enum unwind_mode um, struct collect *
 	assert_non_null(c->st);
 	c->u = unwinder_new(c->st, um);
 	c->fpw = um == UNWIND_FP ? NULL : unwinder_new(c->st, UNWIND_FP);
+	c->u2 = um == UNWIND_FP ? NULL : unwinder_new(c->st, UNWIND_AUTO);
 	uint64_t end = now_ns() + 1000000000ull;
 	/* a loaded machine gives the child little CPU: sample for up to 10 s
 	 * until there are enough samples to judge */
@@ -290,6 +297,8 @@ static void sample_child(const char *mode, enum unwind_mode um, struct collect *
 	unwinder_free(c->u);
 	if (c->fpw)
 		unwinder_free(c->fpw);
+	if (c->u2)
+		unwinder_free(c->u2);
 	symtab_close(c->st);
 	assert_true(c->samples >= 50);
 }
@@ -310,6 +319,8 @@ static void test_child_dwarf(void **state)
 	assert_true(c.leaf_ok * 100 >= c.samples * 97);
 	/* the same copied stacks walked by frame pointers (ptrace paths) */
 	assert_true(c.fpw_ok * 100 >= c.samples * 97);
+	/* a second unwinder sharing the symtab (and its attached Dwfl) */
+	assert_true(c.u2_ok * 100 >= c.samples * 97);
 }
 
 /* 1000 frames: more than the kernel's callchain limit (127) and more than
