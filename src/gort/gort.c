@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -266,21 +268,27 @@ static void find_bias(struct gort *g)
 	if (lowest == UINT64_MAX)
 		return;
 	char path[64], exe[PATH_MAX];
+	struct stat st;
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)g->pid);
 	ssize_t el = readlink(path, exe, sizeof exe - 1);
-	if (el <= 0)
+	if (el <= 0 || fstat(g->fd, &st))
 		return;
 	exe[el] = 0;
 	char *maps = NULL;
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)g->pid);
 	if (read_file(path, &maps) < 0)
 		return;
+	/* The exe's mapping: same file (device and inode), or same path. */
 	for (char *line = strtok(maps, "\n"); line; line = strtok(NULL, "\n")) {
-		unsigned long long lo, hi, off;
+		unsigned long long lo, hi, off, ino;
+		unsigned maj, mnr;
 		int pos = 0;
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &lo, &hi, &off, &pos) < 3 || !pos)
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu %n", &lo, &hi, &off, &maj, &mnr,
+			   &ino, &pos) < 6 || !pos)
 			continue;
-		if (off == 0 && !strcmp(line + pos, exe)) {
+		int same = (ino == (unsigned long long)st.st_ino && maj == major(st.st_dev) &&
+			    mnr == minor(st.st_dev)) || !strcmp(line + pos, exe);
+		if (off == 0 && same) {
 			g->bias = lo - (lowest & ~UINT64_C(0xfff));
 			break;
 		}
