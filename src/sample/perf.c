@@ -714,7 +714,10 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 		ps->nfixed = ntids;
 	}
 
-	/* rings: >= 0.25 s of samples per cpu at the full rate */
+	/* rings: ~0.5 s of samples per cpu at the full rate (a cpu runs one
+	 * thread at a time, so freq per cpu is the ceiling): the collector
+	 * drains every 50 ms, but a loaded machine can keep it off the cpu
+	 * for a while. Non-root budgets shrink this in ring_open. */
 	ps->ncpu = online_cpus(&ps->cpus);
 	ps->rings = xcalloc((size_t)ps->ncpu, sizeof *ps->rings);
 	ps->pfds = xcalloc((size_t)ps->ncpu, sizeof *ps->pfds);
@@ -722,12 +725,17 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 		ps->rings[i].fd = -1;
 	long pg = sysconf(_SC_PAGESIZE);
 	uint64_t rec = o->unwind == UNWIND_FP ? 64 + 8 * 64 : 256 + STACK_USER_BYTES;
-	uint64_t want = (uint64_t)ps->freq * rec / 4 / (uint64_t)pg + 1;
-	unsigned min_pages = o->unwind == UNWIND_FP ? 1 : 4;
+	uint64_t want = (uint64_t)ps->freq * rec / 2 / (uint64_t)pg + 1;
+	unsigned min_pages = o->unwind == UNWIND_FP ? 8 : 4;
 	unsigned max_pages = o->unwind == UNWIND_FP ? 256 : 2048;
 	unsigned pages = (unsigned)pow2_floor(want * 2 - 1);  /* round up */
 	if (pages < min_pages * 2)
 		pages = min_pages * 2;
+	/* and at most 64 MiB of pinned ring memory in all: many cpus get
+	 * smaller rings, each of which sees fewer threads */
+	uint64_t share = (UINT64_C(64) << 20) / (uint64_t)ps->ncpu / (uint64_t)pg;
+	if (share < max_pages)
+		max_pages = (unsigned)pow2_floor(share > min_pages ? share : min_pages);
 	if (pages > max_pages)
 		pages = max_pages;
 	for (int i = 0; i < ps->ncpu; i++) {
