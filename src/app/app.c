@@ -197,6 +197,27 @@ static void *scanner_main(void *arg)
 
 /* ---- start / stop ------------------------------------------------------- */
 
+/* 0 when argv0 names an executable file (directly, or found in PATH). */
+static int find_command(const char *argv0)
+{
+	if (strchr(argv0, '/'))
+		return access(argv0, X_OK) < 0 ? -errno : 0;
+	const char *path = getenv("PATH");
+	char *dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	int r = -ENOENT;
+	char *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char full[4096];
+		snprintf(full, sizeof full, "%s/%s", *d ? d : ".", argv0);
+		if (access(full, X_OK) == 0) {
+			r = 0;
+			break;
+		}
+	}
+	free(dirs);
+	return r;
+}
+
 /* Launch mode: the child waits on a pipe until the events are open, so the
  * profile starts at its first instruction after exec. */
 static pid_t launch(char **argv, int *go_fd)
@@ -283,6 +304,11 @@ int app_start(struct app *a, struct options *o)
 	int go_fd = -1;
 
 	if (o->command) {
+		int e = find_command(o->command[0]);
+		if (e < 0) {
+			errmsg("cannot run '%s': %s", o->command[0], strerror(-e));
+			return 1;
+		}
 		a->child = launch(o->command, &go_fd);
 		if (a->child < 0) {
 			errmsg("cannot start '%s': %s", o->command[0], strerror(errno));
