@@ -11,10 +11,13 @@ GO=${GO:-$(command -v go || echo /usr/lib/go/bin/go)}
 TMPD=$(mktemp -d /tmp/ctop-test.XXXXXX)
 _pids=()
 
-cleanup() {
+kill_started() {
 	local p
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+}
+cleanup() {
+	kill_started
 	rm -rf "$TMPD"
 }
 trap cleanup EXIT
@@ -64,7 +67,8 @@ run_tests() {
 	suite=$(basename "$0" .sh)
 	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		echo "[ RUN  ] $suite.$t"
-		if ( $t ); then
+		# Each test runs in a subshell: its own trap stops what it started.
+		if ( trap kill_started EXIT; $t ); then
 			echo "[  OK  ] $suite.$t"; pass=$((pass+1))
 		else
 			echo "[ FAIL ] $suite.$t"; failn=$((failn+1)); failed+=("$t")
