@@ -49,21 +49,21 @@
 
 /* ---- tracees interrupted but not yet stopped -------------------------- */
 
-struct pending { pid_t tid, tracer; };
+struct pending { pid_t pid, tid, tracer; };
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending *pending;
 static size_t npending, pendcap;
 
 static pid_t my_tid(void) { return (pid_t)gettid(); }
 
-static void pending_add(pid_t tid)
+static void pending_add(pid_t pid, pid_t tid)
 {
 	pthread_mutex_lock(&pending_lock);
 	if (npending == pendcap) {
 		pendcap = pendcap ? pendcap * 2 : 16;
 		pending = xrealloc(pending, pendcap * sizeof *pending);
 	}
-	pending[npending++] = (struct pending){ tid, my_tid() };
+	pending[npending++] = (struct pending){ pid, tid, my_tid() };
 	pthread_mutex_unlock(&pending_lock);
 }
 
@@ -76,21 +76,51 @@ static size_t pending_count(void)
 }
 
 /* Signal to hand back at detach: a signal-delivery-stop carries a signal
- * the thread must still receive; our interrupt and group stops carry none. */
+ * the thread must still receive; our interrupt and group stops carry none.
+ * (A seized tracee gets no legacy SIGTRAP on exec, so a SIGTRAP here is
+ * real and is passed on too.) */
 static int stop_signal(int status)
 {
 	if ((status >> 16) == PTRACE_EVENT_STOP)
 		return 0;
-	return WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+	return WSTOPSIG(status);
+}
+
+/* Signal to hand back when the wait status is unknown (see wait_stop):
+ * the stop's siginfo tells a signal-delivery-stop from our interrupt. */
+static int stop_signal_siginfo(pid_t tid)
+{
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0)
+		return 0;
+	if ((si.si_code >> 8) == PTRACE_EVENT_STOP)
+		return 0;
+	return si.si_signo;
+}
+
+/* 1 when /proc shows tid in a ptrace stop. */
+static int in_trace_stop(pid_t pid, pid_t tid)
+{
+	char path[96], buf[1024];
+	struct proc_stat ps;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return threads_read_small(path, buf, sizeof buf) > 0 &&
+	       parse_proc_stat(buf, &ps) == 0 && ps.state == 't';
 }
 
 /* 1: handled (detached or gone); 0: still not stopped. */
-static int pending_try(pid_t tid)
+static int pending_try(pid_t pid, pid_t tid)
 {
 	int status;
 	pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
-	if (r == 0)
+	if (r == 0) {
+		/* Stopped, but its wait status went to another waiter? */
+		if (in_trace_stop(pid, tid)) {
+			ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)stop_signal_siginfo(tid));
+			return 1;
+		}
 		return 0;
+	}
 	if (r == tid && WIFSTOPPED(status)) {
 		ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)stop_signal(status));
 		return 1;
@@ -114,7 +144,7 @@ void threads_scan_reap(void)
 		struct pending p = pending[i];
 		int done;
 		if (p.tracer == me)
-			done = pending_try(p.tid);
+			done = pending_try(p.pid, p.tid);
 		else
 			/* A tracer thread that is gone has released it. */
 			done = !thread_alive(p.tracer);
@@ -252,11 +282,15 @@ static void sleep_ns_(uint64_t ns)
 
 /* Wait for tid's next ptrace stop or death without ever blocking for good
  * (a zombie leader's exit is not reported while other threads live, and a
- * thread in D does not stop until its sleep ends). 1 got status, 0 timeout,
- * -errno. */
-static int wait_stop(pid_t tid, int *status, uint64_t timeout_ns)
+ * thread in D does not stop until its sleep ends). 1 got status, 2 stopped
+ * but the status is unknown, 0 timeout, -errno.
+ * Any thread of ctop-prof that calls waitpid() on the target (launch mode:
+ * it is our child) can collect the stop report in our place, so from time
+ * to time /proc is asked whether the thread sits in a ptrace stop: we may
+ * detach it without having seen the report. */
+static int wait_stop(pid_t pid, pid_t tid, int *status, uint64_t timeout_ns)
 {
-	uint64_t t0 = now_ns(), delay = 5000;
+	uint64_t t0 = now_ns(), delay = 5000, next_proc = 2000000;
 	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 		if (r == tid)
@@ -267,6 +301,12 @@ static int wait_stop(pid_t tid, int *status, uint64_t timeout_ns)
 			return -errno;
 		}
 		uint64_t el = now_ns() - t0;
+		if (el > next_proc) {
+			if (in_trace_stop(pid, tid) &&
+			    waitpid(tid, status, __WALL | WNOHANG) == 0)
+				return 2;
+			next_proc = el + 2000000;
+		}
 		if (el > timeout_ns)
 			return 0;
 		/* A sleeper stops within microseconds once it runs: yield the
@@ -303,16 +343,19 @@ static int seize_read(struct scanctx *c, pid_t tid, uint64_t *regs,
 		return GOT_GONE;
 	}
 	int status = 0;
-	int w = wait_stop(tid, &status, STOP_TIMEOUT_NS);
+	int w = wait_stop(c->pid, tid, &status, STOP_TIMEOUT_NS);
 	if (w == 0) {
 		dbg("scan: thread %d did not stop within %llu ms; detaching later",
 		    (int)tid, (unsigned long long)(STOP_TIMEOUT_NS / 1000000));
-		pending_add(tid);
+		pending_add(c->pid, tid);
 		*stop_ns = now_ns() - t0;
 		return GOT_NONE;
 	}
-	if (w < 0 || !WIFSTOPPED(status))
+	if (w < 0 || (w == 1 && !WIFSTOPPED(status)))
 		return GOT_GONE;       /* exited (or reaped): nothing to detach */
+	int sig = w == 2 ? stop_signal_siginfo(tid) : stop_signal(status);
+	if (sig)
+		dbg("scan: thread %d stopped for signal %d; passing it on", (int)tid, sig);
 	int ret = GOT_NONE;
 	struct user_regs_struct ur;
 	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) == 0) {
@@ -320,7 +363,7 @@ static int seize_read(struct scanctx *c, pid_t tid, uint64_t *regs,
 		*stack_len = copy_stack(c, tid, ur.rsp);
 		ret = GOT_REGS;
 	}
-	ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)stop_signal(status));
+	ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig);
 	*stop_ns = now_ns() - t0;
 	return ret;
 }

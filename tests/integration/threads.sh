@@ -152,6 +152,27 @@ test_group_stopped_target_stays_stopped() {
 	wait_for no_stopped "$wl" || fail "target did not resume after SIGCONT: $(thread_states "$wl")"
 }
 
+# Signals that arrive while a thread is stopped by the scan are handed back
+# at detach, never swallowed: the workload counts queued real-time signals.
+test_signals_during_scans_are_delivered() {
+	need || return 1
+	local cf=$TMPD/count9 n=3000
+	start_bg "$WLBIN/leak_threads" 30 "$cf" 5
+	local wl=$BGPID
+	wait_for count_is "$cf" 30 || { fail "leak_threads did not reach 30 leaks"; return 1; }
+	CTOP_DEBUG=1 "$CTOP" -p "$wl" --profile threads -b -d 4 --scan-interval 0.01 \
+		>/dev/null 2>"$TMPD/err9" &
+	local cp=$! i
+	sleep 1
+	for ((i = 0; i < n; i++)); do kill -RTMIN "$wl" || break; done
+	wait "$cp" || { tail -5 "$TMPD/err9" >&2; fail "ctop-prof failed"; return 1; }
+	note "signals passed on at detach: $(grep -c 'passing it on' "$TMPD/err9")," \
+		"scans: $(grep -c 'scan: pid' "$TMPD/err9")"
+	wait_for count_is "$cf.sig" "$n" ||
+		{ fail "target handled $(cat "$cf.sig" 2>/dev/null) of $n signals"; return 1; }
+	no_stopped "$wl" || fail "threads left stopped: $(thread_states "$wl")"
+}
+
 # all_t PID: every thread of PID is in a ptrace stop (a debugger holds it).
 all_t() { local s; s=$(thread_states "$1"); [ -n "$s" ] && [ -z "${s//t/}" ]; }
 # tracers PID: the TracerPid of every thread, sorted unique.

@@ -5,9 +5,15 @@
  *   forever in leaked_worker (read on a pipe nobody writes), up to N
  *   (default 30); after each leak the count so far is written to COUNTFILE
  *   (via a temporary file and rename, so readers never see a partial value).
- * The main thread then sleeps in pause(). Runs until killed. */
+ * The main thread then waits for SIGRTMIN in sigsuspend(): every SIGRTMIN
+ * (blocked in all other threads) is counted, and the count written to
+ * COUNTFILE.sig after each one: with real-time signals queued, not merged,
+ * the count shows whether every signal sent was delivered (it is written
+ * when no SIGRTMIN is pending any more). Runs until
+ * killed. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,13 @@ volatile unsigned long sink;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 static int leak_pipe[2];
+static volatile sig_atomic_t nsig;
+
+static void on_rtmin(int sig)
+{
+	(void)sig;
+	nsig++;
+}
 
 __attribute__((noinline)) void *stable_waiter(void *arg)
 {
@@ -97,6 +110,21 @@ int main(int argc, char **argv)
 		perror("pipe");
 		return 1;
 	}
+	/* SIGRTMIN: blocked everywhere (threads inherit the mask) except in
+	 * main's sigsuspend below. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_rtmin;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGRTMIN, &sa, NULL);
+	sigset_t rt, waitmask;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &rt, &waitmask);
+	sigdelset(&waitmask, SIGRTMIN);
+	char sigfile[4096] = "";
+	if (countfile)
+		snprintf(sigfile, sizeof sigfile, "%s.sig", countfile);
 	for (int i = 0; i < NSTABLE; i++)
 		start(stable_waiter, "stable");
 	start(busy_loop, "busy");
@@ -109,6 +137,11 @@ int main(int argc, char **argv)
 		if (countfile)
 			write_count(countfile, i);
 	}
-	for (;;)
-		pause();
+	for (;;) {
+		sigsuspend(&waitmask);     /* runs on_rtmin for one signal */
+		sigset_t pend;
+		sigpending(&pend);
+		if (countfile && !sigismember(&pend, SIGRTMIN))
+			write_count(sigfile, nsig);
+	}
 }
