@@ -36,6 +36,10 @@ static int g_err_saved = -1, g_err_pipe = -1;
 static char g_errbuf[1024];
 static size_t g_errlen;
 static char g_errline[256];
+/* the last lines, printed again on the real stderr once the screen is gone */
+#define ERR_KEEP 20
+static char g_errkeep[ERR_KEEP][256];
+static unsigned g_nerr;
 static int g_atexit;
 
 static const int quit_sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -250,11 +254,17 @@ void screen_end(void)
 		delscreen(g_screen);
 		g_screen = NULL;
 	}
-	restore_stderr();
 	if (g_err_pipe >= 0) {
+		while (screen_errline())
+			;
+		restore_stderr();
 		close(g_err_pipe);
 		g_err_pipe = -1;
+		for (unsigned i = g_nerr > ERR_KEEP ? g_nerr - ERR_KEEP : 0; i < g_nerr; i++)
+			fprintf(stderr, "%s\n", g_errkeep[i % ERR_KEEP]);
+		g_nerr = 0;
 	}
+	restore_stderr();
 	if (g_in_own && g_in) {
 		fclose(g_in);
 		g_in = NULL;
@@ -345,6 +355,7 @@ const char *screen_errline(void)
 	}
 	*nl = 0;
 	snprintf(g_errline, sizeof g_errline, "%.255s", g_errbuf);
+	memcpy(g_errkeep[g_nerr++ % ERR_KEEP], g_errline, sizeof g_errline);
 	g_errlen -= (size_t)(nl + 1 - g_errbuf);
 	memmove(g_errbuf, nl + 1, g_errlen);
 	return g_errline;
@@ -371,18 +382,43 @@ void screen_size(int *rows, int *cols)
 	getmaxyx(stdscr, *rows, *cols);
 }
 
+/* For a terminal that is not UTF-8: one character per code point, so the
+ * widths stay right ("—" is "-", anything else non-ASCII "?"). */
+static const char *ascii_only(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < len;) {
+		if (*p < 0x80) {
+			out[o++] = (char)*p++;
+			continue;
+		}
+		int dash = p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0x93 || p[2] == 0x94);
+		out[o++] = dash ? '-' : '?';
+		p++;
+		while ((*p & 0xc0) == 0x80)
+			p++;
+	}
+	out[o] = 0;
+	return out;
+}
+
 int screen_put(int y, int x, int w, int attr, const char *s, int pad)
 {
-	char buf[1024];
+	char buf[1024], asc[1024];
 	int used;
 
+	if (!s)
+		s = "";
 	if (w <= 0 || y < 0 || y >= LINES || x >= COLS)
 		return 0;
 	if (x + w > COLS)
 		w = COLS - x;
+	if (!g_unicode)
+		s = ascii_only(s, asc, sizeof asc);
 	used = layout_fit(s, w, buf, sizeof buf);
 	for (unsigned char *p = (unsigned char *)buf; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !g_unicode))
+		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	}
 	attrset(attr);

@@ -266,18 +266,23 @@ static void collect_header(struct tui *t)
 	h->done = atomic_load(&a->sampling_done);
 }
 
-static void collect(struct tui *t, int rebuild)
+/* Under the lock: the header always; with ACT_COLLECT the current view's
+ * copy; with ACT_BUILD a new report first. */
+static void collect(struct tui *t, int what)
 {
 	app_lock(t->a);
 	g_locked = 1;
 	collect_header(t);
 	if ((t->hdr.done || t->hdr.exited) && !t->frozen) {
 		t->frozen = 1;      /* one last build with the final samples */
-		rebuild = 1;
+		what |= ACT_BUILD;
 	}
-	if (rebuild || !t->r)
+	if ((what & ACT_BUILD) || !t->r) {
 		build_report(t);
-	tui_views[t->view]->collect(t);
+		what |= ACT_COLLECT;
+	}
+	if (what & ACT_COLLECT)
+		tui_views[t->view]->collect(t);
 	g_locked = 0;
 	app_unlock(t->a);
 }
@@ -552,7 +557,7 @@ int tui_run(struct app *a)
 	screen_size(&t->rows, &t->cols);
 	t->vy = 3;
 	t->vh = t->rows - 4;
-	collect(t, 1);
+	collect(t, ACT_BUILD);
 	next = now_ns() + interval;
 
 	for (;;) {
@@ -596,16 +601,27 @@ int tui_run(struct app *a)
 		if ((ev & SCR_HUP) || (!got && (ev & SCR_INPUT) && screen_input_eof()))
 			break;
 		now = now_ns();
+		int tick = 0;
 		if (now >= next) {
 			next = now + interval;
 			/* paused or over: only the header moves */
-			act |= (t->paused || t->frozen) ? ACT_COLLECT : ACT_BUILD;
-			act |= ACT_DRAW;
+			if (!t->paused && !t->frozen)
+				act |= ACT_BUILD;
+			tick = 1;
 		}
-		if (act & (ACT_BUILD | ACT_COLLECT)) {
+		if (tick || (act & (ACT_BUILD | ACT_COLLECT))) {
 			screen_size(&t->rows, &t->cols);
 			t->vh = t->rows - 4;
-			collect(t, !!(act & ACT_BUILD));
+			collect(t, act & (ACT_BUILD | ACT_COLLECT));
+			act |= ACT_DRAW;
+		}
+		if (t->hdr.done && !t->hdr.exited && !t->done_noted) {
+			t->done_noted = 1;
+			if (a->opt->duration > 0)
+				tui_status(t, "sampling stopped after -d %gs; data kept; s to save, q to quit",
+					   a->opt->duration);
+			else
+				tui_status(t, "sampling stopped; data kept; s to save, q to quit");
 			act |= ACT_DRAW;
 		}
 		if (t->hdr.exited && !t->exit_noted) {

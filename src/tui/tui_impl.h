@@ -85,7 +85,7 @@ struct tui {
 	int help;
 	int paused, frozen;          /* frozen: sampling is over (-d, exit) */
 	uint64_t pause_ns;
-	int exit_noted;
+	int exit_noted, done_noted;
 	enum window window;
 	enum sort_key sort;
 	int inverted;

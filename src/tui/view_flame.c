@@ -219,8 +219,11 @@ static void flame_draw(struct tui *t, int y, int h)
 			const char *bn = strrchr(f->file, '/');
 			snprintf(where, sizeof where, "  %s:%d", bn ? bn + 1 : f->file, f->line);
 		}
-		snprintf(title, sizeof title, "%s  [%s]%s  cum %s (%s)  self %s",
-			 node_name(t, s, nd), f ? f->module : "", where,
+		char mod[80] = "";
+		if (f && f->module[0])
+			snprintf(mod, sizeof mod, "  [%.70s]", f->module);
+		snprintf(title, sizeof title, "%s%s%s  cum %s (%s)  self %s",
+			 node_name(t, s, nd), mod, where,
 			 layout_fmt_count(r->total, a, sizeof a), layout_fmt_pct(r->total, all, b, sizeof b),
 			 layout_fmt_count(r->self, c, sizeof c));
 		screen_put(y + h - 1, 0, t->cols, A_BOLD, title, 0);

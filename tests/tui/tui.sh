@@ -423,6 +423,34 @@ test_sigterm_restores_terminal() {
 	expect_restored && target_ok
 }
 
+test_crash_restores_terminal() {
+	start_ui 120 40 || return 1
+	spinners_in_top || return 1
+	local p
+	p=$(ui_pid)
+	[ -n "$p" ] || { fail "cannot find the ctop-prof process"; return 1; }
+	# a crash (as if): the handler restores the terminal, then the default
+	# action ends the process with the signal
+	kill -SEGV "$p"
+	wait_screen '^EXITED 139$' 8 && wait_screen '^icanon$' 4 || return 1
+	target_ok
+}
+
+test_duration_freezes_view() {
+	start_ui 120 40 -- -d 2 || return 1
+	spinners_in_top || return 1
+	wait_screen 'sampling stopped after -d 2s' 10 && wait_screen '\[STOPPED\]' || return 1
+	local s1 s2
+	s1=$(header_samples)
+	sleep 1.5     # nothing may move any more
+	s2=$(header_samples)
+	[ "$s1" = "$s2" ] || { fail "samples still grow after -d: $s1 -> $s2"; return 1; }
+	keys 3
+	wait_view 'spin_alpha' || return 1
+	keys q
+	expect_restored && target_ok
+}
+
 test_terminal_gone() {
 	start_ui 120 40 || return 1
 	spinners_in_top || return 1
