@@ -94,7 +94,8 @@ static int line_cmp(const void *a, const void *b)
 static int gen(FILE *f, void *arg)
 {
 	struct fw *w = arg;
-	qsort(w->l, w->n, sizeof *w->l, line_cmp);
+	if (w->n)       /* w->l is NULL for an empty profile: qsort(NULL) is UB */
+		qsort(w->l, w->n, sizeof *w->l, line_cmp);
 	for (size_t i = 0; i < w->n;) {
 		uint64_t c = w->l[i].count;
 		size_t j = i + 1;
