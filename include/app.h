@@ -32,6 +32,7 @@ struct app {
 	struct groups *thread_groups;
 	struct groups *go_groups;     /* NULL unless a Go target */
 	struct gort *gort;            /* NULL unless a Go target */
+	int go_checked;               /* gort_open was tried (in the scanner) */
 	struct scan_stats last_scan;
 	int64_t goroutines;           /* total from the last goroutine scan, -1 none */
 

@@ -143,7 +143,7 @@ static void scan_goroutines(struct app *a)
 	for (int i = 0; i < n; i++) {
 		m[i].pcs = gs[i].pcs;
 		m[i].n = gs[i].n;
-		m[i].state = gs[i].status_name && *gs[i].status_name ? gs[i].status_name[0] : '?';
+		m[i].state = gort_state_char(gs[i].status);
 		m[i].state_name = gs[i].status_name;
 		m[i].wait = gs[i].wait_reason;
 		m[i].created_pc = gs[i].gopc;
@@ -154,6 +154,17 @@ static void scan_goroutines(struct app *a)
 	app_unlock(a);
 	free(m);
 	free(gs);
+}
+
+static void open_go(struct app *a)
+{
+	struct gort *g = gort_open(a->pid);
+	struct groups *gg = g ? groups_new() : NULL;
+	app_lock(a);
+	a->gort = g;
+	a->go_groups = gg;
+	a->go_checked = 1;
+	app_unlock(a);
 }
 
 static int go_readable(struct app *a)
@@ -179,6 +190,8 @@ static void *scanner_main(void *arg)
 	uint64_t refresh = (uint64_t)(a->opt->interval * 1e9);
 	uint64_t scan = (uint64_t)(a->opt->scan_interval * 1e9);
 	uint64_t last_refresh = 0, last_scan = 0;
+	if (!a->go_checked)
+		open_go(a);
 	while (!atomic_load(&a->stop) && !atomic_load(&a->sampling_done)) {
 		uint64_t t = now_ns();
 		if (scan && t - last_scan >= scan) {
@@ -351,9 +364,11 @@ int app_start(struct app *a, struct options *o)
 	a->prof = profile_new();
 	a->threads = threads_new(a->pid);
 	a->thread_groups = groups_new();
-	a->gort = gort_open(a->pid);
-	if (a->gort)
-		a->go_groups = groups_new();
+	/* Reading a Go binary's DWARF can take ~0.5 s (compressed sections):
+	 * do it in the scanner, off the path to the first table, unless the
+	 * goroutine profile was asked for. */
+	if (o->profile == PROFILE_GOROUTINES)
+		open_go(a);
 	if (o->profile == PROFILE_GOROUTINES && !go_readable(a)) {
 		errmsg("%s", a->gort ? gort_error(a->gort)
 		       : "--profile goroutines needs a Go program; this target is not one");
