@@ -2,6 +2,8 @@
  * this test (this binary re-executed in "spin" mode) taken with the perf
  * sampler and unwound in fp and dwarf mode: the stacks must reach main. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <linux/perf_event.h>
@@ -56,6 +59,50 @@ SPIN static void spin_deep(int depth)
 	else
 		spin_top();
 	spin_sink++;    /* not a tail call */
+}
+
+/* churn mode: one short-lived thread after another, each burning 5 ms of
+ * its own CPU time; it reports 'S'+tid when it starts and 'E'+tid when it
+ * is done on the fd named by CTOP_UNWIND_FD. */
+static int churn_fd = -1;
+
+static void churn_report(char kind)
+{
+	char msg[5];
+	int32_t tid = (int32_t)gettid();
+	msg[0] = kind;
+	memcpy(msg + 1, &tid, 4);
+	if (write(churn_fd, msg, sizeof msg) != (ssize_t)sizeof msg)
+		_exit(3);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+SPIN static void *churn_thread(void *arg)
+{
+	churn_report('S');
+	uint64_t end = thread_cpu_ns() + 5000000;
+	while (thread_cpu_ns() < end)
+		spin_leaf();
+	churn_report('E');
+	return arg;
+}
+
+SPIN static void churn_main(void)
+{
+	const char *fd = getenv("CTOP_UNWIND_FD");
+	churn_fd = fd ? atoi(fd) : -1;
+	while (!spin_stop) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, churn_thread, NULL) != 0)
+			_exit(2);
+		pthread_join(t, NULL);
+	}
 }
 
 /* ---- synthetic -------------------------------------------------------- */
@@ -187,23 +234,25 @@ static pid_t spawn_child(const char *mode)
 		_exit(127);
 	}
 	assert_true(c > 0);
-	/* wait until the exec happened and the child spins */
+	/* wait until the child is past the dynamic loader and in main (on a
+	 * loaded machine the loader alone can take a while) */
 	char path[64], buf[64];
 	snprintf(path, sizeof path, "/proc/%d/comm", (int)c);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		FILE *f = fopen(path, "r");
 		if (f) {
-			int ok = fgets(buf, sizeof buf, f) && strncmp(buf, "test_unwind", 11) == 0;
+			int ok = fgets(buf, sizeof buf, f) && strncmp(buf, "ctop-spin", 9) == 0;
 			fclose(f);
 			if (ok)
-				break;
+				return c;
 		}
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
-	struct timespec ts = { 0, 100000000 };
-	nanosleep(&ts, NULL);
-	return c;
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	fail_msg("the spinning child did not reach main within 30 s");
+	return -1;
 }
 
 static void reap(pid_t c)
@@ -340,6 +389,125 @@ static void test_child_deep_dwarf(void **state)
 	assert_true(c.fpw_trunc * 100 >= c.samples * 97);
 }
 
+/* Threads created after attach are sampled from birth (inherit), also
+ * short-lived ones: every thread that started after sampler_perf_open
+ * returned and burned its 5 ms (5 periods at 999 Hz) has samples. */
+#define TIDSET 65536
+static int32_t sampled_tids[TIDSET];
+
+static void tid_add(int32_t *set, int32_t tid)
+{
+	uint32_t h = (uint32_t)tid * 2654435761u;
+	for (uint32_t i = 0; i < TIDSET; i++) {
+		int32_t *e = &set[(h + i) % TIDSET];
+		if (*e == tid)
+			return;
+		if (*e == 0) {
+			*e = tid;
+			return;
+		}
+	}
+}
+
+static int tid_has(const int32_t *set, int32_t tid)
+{
+	uint32_t h = (uint32_t)tid * 2654435761u;
+	for (uint32_t i = 0; i < TIDSET; i++) {
+		int32_t e = set[(h + i) % TIDSET];
+		if (e == tid)
+			return 1;
+		if (e == 0)
+			return 0;
+	}
+	return 0;
+}
+
+static void on_churn_sample(const struct raw_sample *s, void *arg)
+{
+	tid_add(sampled_tids, (int32_t)s->tid);
+}
+
+/* read complete 5-byte messages; started/ended get the tids */
+static void read_reports(int fd, int32_t *started, int *nstarted, int32_t *ended,
+			 int *nended, int max)
+{
+	static char buf[5];
+	static size_t have;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof buf - have);
+		if (r <= 0)
+			return;
+		have += (size_t)r;
+		if (have < sizeof buf)
+			continue;
+		have = 0;
+		int32_t tid;
+		memcpy(&tid, buf + 1, 4);
+		if (buf[0] == 'S' && started && *nstarted < max)
+			started[(*nstarted)++] = tid;
+		if (buf[0] == 'E' && ended && *nended < max)
+			ended[(*nended)++] = tid;
+	}
+}
+
+static void test_new_threads_sampled(void **state)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	char fdnum[16];
+	snprintf(fdnum, sizeof fdnum, "%d", p[1]);
+	setenv("CTOP_UNWIND_FD", fdnum, 1);
+	pid_t child = spawn_child("churn");
+	unsetenv("CTOP_UNWIND_FD");
+	close(p[1]);
+
+	memset(sampled_tids, 0, sizeof sampled_tids);
+	struct sampler_opts o = { .pid = child, .freq = 999, .unwind = UNWIND_FP };
+	struct sampler *s = NULL;
+	char err[512] = "";
+	if (sampler_perf_open(&o, &s, err, sizeof err) != 0) {
+		reap(child);
+		fail_msg("perf_event_open is needed for this test: %s", err);
+	}
+	/* whatever started before this point does not count */
+	enum { MAXT = 20000 };
+	static int32_t started[MAXT], ended[MAXT];
+	int nstarted = 0, nended = 0, junk = 0;
+	read_reports(p[0], NULL, &junk, NULL, &junk, MAXT);
+	uint64_t t0 = now_ns();
+	while (now_ns() - t0 < 1000000000ull ||
+	       (nended < 40 && now_ns() - t0 < 10000000000ull)) {
+		sampler_wait(s, 20);
+		sampler_drain(s, on_churn_sample, NULL);
+		read_reports(p[0], started, &nstarted, ended, &nended, MAXT);
+	}
+	sampler_drain(s, on_churn_sample, NULL);
+	struct sampler_stats ss;
+	sampler_get_stats(s, &ss);
+	sampler_close(s);
+	reap(child);
+	close(p[0]);
+
+	/* threads that both started and ended inside the window */
+	int n = 0, hit = 0;
+	for (int i = 0; i < nended; i++) {
+		int in = 0;
+		for (int k = 0; k < nstarted && !in; k++)
+			in = started[k] == ended[i];
+		if (!in)
+			continue;
+		n++;
+		hit += tid_has(sampled_tids, ended[i]);
+	}
+	print_message("    churn: %d threads born and done while sampling, %d sampled, "
+		      "%llu lost\n", n, hit, (unsigned long long)ss.lost);
+	assert_true(n >= 20);
+	assert_int_equal(ss.lost, 0);
+	assert_true(hit * 100 >= n * 97);
+}
+
 static void test_target_gone(void **state)
 {
 	pid_t child = spawn_child("spin");
@@ -394,8 +562,11 @@ int main(void)
 {
 	const char *mode = getenv("CTOP_UNWIND_SPIN");
 	if (mode) {
+		prctl(PR_SET_NAME, "ctop-spin");
 		if (strcmp(mode, "deep") == 0)
 			spin_deep(1000);
+		if (strcmp(mode, "churn") == 0)
+			churn_main();
 		spin_top();
 		return 0;
 	}
@@ -408,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_child_dwarf),
 		cmocka_unit_test(test_child_deep_fp),
 		cmocka_unit_test(test_child_deep_dwarf),
+		cmocka_unit_test(test_new_threads_sampled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
