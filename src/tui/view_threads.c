@@ -99,7 +99,8 @@ static void count_samples(struct tui *t, struct threads_state *s)
 	if (!a->prof)
 		return;
 	profile_foreach(a->prof, t->window, tui_now(t), visit, &L);
-	qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
+	if (L.n)        /* L.v is NULL before the first sample: qsort(NULL) is UB */
+		qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
 	for (size_t k = 0; k < L.n;) {
 		pid_t tid = L.v[k].tid;
 		struct thread_row *row = row_of(s, tid);
