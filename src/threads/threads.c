@@ -290,7 +290,8 @@ int threads_refresh(struct threads *t, uint64_t now)
 	}
 	free(was_alive);
 	free(tids);
-	qsort(t->list, (size_t)t->nlist, sizeof *t->list, cmp_info);
+	if (t->nlist)   /* list is NULL when the target died before the first read */
+		qsort(t->list, (size_t)t->nlist, sizeof *t->list, cmp_info);
 	if (n < 0)
 		return n;
 	return alive;
