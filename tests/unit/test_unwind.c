@@ -1,6 +1,7 @@
 /* unwind: synthetic callchains and stacks, then real samples of a child of
  * this test (this binary re-executed in "spin" mode) taken with the perf
  * sampler and unwound in fp and dwarf mode: the stacks must reach main. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -103,6 +104,23 @@ SPIN static void churn_main(void)
 			_exit(2);
 		pthread_join(t, NULL);
 	}
+}
+
+SPIN static void *spin_thread(void *arg)
+{
+	spin_top();
+	return arg;
+}
+
+/* threads mode: three more threads spinning like the main thread */
+SPIN static void threads_main(void)
+{
+	for (int i = 0; i < 3; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, spin_thread, NULL) != 0)
+			_exit(2);
+	}
+	spin_top();
 }
 
 /* ---- synthetic -------------------------------------------------------- */
@@ -422,6 +440,11 @@ static int tid_has(const int32_t *set, int32_t tid)
 	return 0;
 }
 
+static void on_count_sample(const struct raw_sample *s, void *arg)
+{
+	*(uint64_t *)arg += s->period_ns;
+}
+
 static void on_churn_sample(const struct raw_sample *s, void *arg)
 {
 	tid_add(sampled_tids, (int32_t)s->tid);
@@ -508,6 +531,84 @@ static void test_new_threads_sampled(void **state)
 	assert_true(hit * 100 >= n * 97);
 }
 
+/* Sum of on-cpu ns of all threads of pid (schedstat), and their count. */
+static uint64_t process_cpu_ns(pid_t pid, int *nthreads)
+{
+	char path[320];
+	uint64_t sum = 0;
+	*nthreads = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		unsigned long long run;
+		if (f && fscanf(f, "%llu", &run) == 1) {
+			sum += run;
+			(*nthreads)++;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Every thread is sampled once per period of its CPU time: no thread is
+ * missed and none counted twice (an explicit event on top of an inherited
+ * one would double it). The spinning threads run in user space, so the
+ * user-only samples should cover nearly all of their CPU time. */
+static void test_samples_match_cpu_time(void **state)
+{
+	pid_t child = spawn_child("threads");
+	int nt = 0;
+	for (int i = 0; i < 500 && nt < 4; i++) {
+		process_cpu_ns(child, &nt);
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(nt, 4);
+	for (int round = 0; round < 2; round++) {
+		enum unwind_mode um = round ? UNWIND_DWARF : UNWIND_FP;
+		struct sampler_opts o = { .pid = child, .freq = 499, .unwind = um };
+		struct sampler *s = NULL;
+		char err[512] = "";
+		if (sampler_perf_open(&o, &s, err, sizeof err) != 0) {
+			reap(child);
+			fail_msg("perf_event_open is needed for this test: %s", err);
+		}
+		uint64_t c0 = process_cpu_ns(child, &nt);
+		uint64_t t0 = now_ns(), period = 0, nsamp = 0;
+		/* a loaded machine gives the child little CPU: go on (up to
+		 * 10 s) until there are enough samples to judge */
+		while (now_ns() - t0 < 1500000000ull ||
+		       (period < 200 * 2004008ull && now_ns() - t0 < 10000000000ull)) {
+			sampler_wait(s, 50);
+			sampler_drain(s, on_count_sample, &period);
+		}
+		uint64_t c1 = process_cpu_ns(child, &nt);
+		sampler_drain(s, on_count_sample, &period);
+		struct sampler_stats ss;
+		sampler_get_stats(s, &ss);
+		nsamp = ss.samples;
+		sampler_close(s);
+		double ratio = (double)period / (double)(c1 - c0);
+		print_message("    %s: %llu samples, %.3f s sampled, %.3f s on cpu, ratio %.3f, %u threads\n",
+			      round ? "dwarf" : "fp", (unsigned long long)nsamp, period / 1e9,
+			      (c1 - c0) / 1e9, ratio, ss.threads);
+		assert_int_equal(ss.lost, 0);
+		assert_int_equal(ss.threads, 4);
+		assert_true(nsamp >= 100);
+		assert_true(ratio > 0.8 && ratio < 1.1);
+	}
+	reap(child);
+}
+
 static void test_target_gone(void **state)
 {
 	pid_t child = spawn_child("spin");
@@ -567,6 +668,8 @@ int main(void)
 			spin_deep(1000);
 		if (strcmp(mode, "churn") == 0)
 			churn_main();
+		if (strcmp(mode, "threads") == 0)
+			threads_main();
 		spin_top();
 		return 0;
 	}
@@ -580,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_child_deep_fp),
 		cmocka_unit_test(test_child_deep_dwarf),
 		cmocka_unit_test(test_new_threads_sampled),
+		cmocka_unit_test(test_samples_match_cpu_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
