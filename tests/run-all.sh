@@ -1,28 +1,47 @@
 #!/usr/bin/env bash
 # Runs every test suite: cmocka unit tests, integration and TUI suites.
-# Ends with one line "N passed, N failed" over all suites.
+# Ends with one line "N passed, N failed" counting every test of every suite.
+# A suite that exits non-zero, or ends without its summary line, counts as a
+# failed test on top of what it reported.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 pass=0 failn=0 failed=()
+log=$(mktemp /tmp/ctop-suite.XXXXXX)
+trap 'rm -f "$log"' EXIT
 
-count() { # suite-name exit-status
-	if [ "$2" -eq 0 ]; then pass=$((pass+1)); else failn=$((failn+1)); failed+=("$1"); fi
+# add NAME STATUS: fold one suite's counts (from its output in $log) into the totals.
+add() {
+	local name=$1 rc=$2 p f
+	# cmocka: "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s), listed below:"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	if [ -z "$p" ]; then # shell suites: "suite: N passed, N failed"
+		p=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log" | tail -1)
+		f=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | tail -1)
+	fi
+	p=${p:-0} f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "!! $name exited with status $rc without reporting a failed test"
+		f=1
+	fi
+	pass=$((pass + p)); failn=$((failn + f))
+	[ "$f" -eq 0 ] || failed+=("$name")
 }
 
 echo "== unit tests (cmocka)"
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
-	"$t"; count "$(basename "$t")" $?
+	"$t" 2>&1 | tee "$log"; add "$(basename "$t")" "${PIPESTATUS[0]}"
 done
 for dir in integration tui; do
 	echo "== $dir tests"
 	for s in tests/$dir/*.sh; do
 		[ -f "$s" ] || continue
-		bash "$s"; count "$dir/$(basename "$s" .sh)" $?
+		bash "$s" 2>&1 | tee "$log"; add "$dir/$(basename "$s" .sh)" "${PIPESTATUS[0]}"
 	done
 done
 echo
-[ ${#failed[@]} -gt 0 ] && echo "failed suites: ${failed[*]}"
-echo "suites: $pass passed, $failn failed"
+[ ${#failed[@]} -gt 0 ] && echo "suites with failures: ${failed[*]}"
+echo "all: $pass passed, $failn failed"
 [ "$failn" -eq 0 ]
