@@ -534,10 +534,20 @@ static int perf_target_gone(struct sampler *s)
 	}
 	/* state follows the last ')' (comm may contain anything) */
 	const char *p = strrchr(buf, ')');
-	int gone = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	int zombie = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 	free(buf);
-	if (gone)
-		return 1;
+	if (zombie) {
+		/* a main thread that called pthread_exit is a zombie while the
+		 * other threads go on: gone only when it is the last one */
+		pid_t *t = NULL;
+		int n = list_tasks(ps->pid, &t);
+		int others = 0;
+		for (int i = 0; i < n; i++)
+			others += t[i] != ps->pid;
+		free(t);
+		if (!others)
+			return 1;
+	}
 	if (!ps->follow) {
 		for (int i = 0; i < ps->nfixed; i++)
 			if (task_exists(ps->pid, ps->fixed[i]))
