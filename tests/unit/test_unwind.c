@@ -632,6 +632,47 @@ static void test_target_gone(void **state)
 	sampler_close(s);
 }
 
+static void count_sample(const struct raw_sample *s, void *arg)
+{
+	(*(long *)arg)++;
+}
+
+/* The main thread has called pthread_exit (a zombie), another spins: the
+ * target is alive and sampled. */
+static void test_zombie_main_thread(void **state)
+{
+	pid_t child = spawn_child("pexit");
+	char path[64], *buf = NULL;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)child);
+	for (int i = 0; i < 500; i++) {
+		free(buf);
+		buf = NULL;
+		if (read_file(path, &buf) > 0 && strstr(buf, ") Z"))
+			break;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(strstr(buf, ") Z"));
+	free(buf);
+	struct sampler_opts o = { .pid = child, .freq = 499, .unwind = UNWIND_FP };
+	struct sampler *s = NULL;
+	char err[512] = "";
+	if (sampler_perf_open(&o, &s, err, sizeof err) != 0) {
+		reap(child);
+		fail_msg("perf_event_open is needed for this test: %s", err);
+	}
+	long n = 0;
+	uint64_t t0 = now_ns();
+	while (n < 20 && now_ns() - t0 < 10000000000ull) {
+		sampler_wait(s, 50);
+		sampler_drain(s, count_sample, &n);
+	}
+	assert_int_equal(sampler_target_gone(s), 0);
+	sampler_close(s);
+	reap(child);
+	assert_true(n >= 20);
+}
+
 static void test_open_errors(void **state)
 {
 	struct sampler_opts o = { .pid = 0, .freq = 99, .unwind = UNWIND_FP };
@@ -670,6 +711,12 @@ int main(void)
 			churn_main();
 		if (strcmp(mode, "threads") == 0)
 			threads_main();
+		if (strcmp(mode, "pexit") == 0) {
+			/* main thread leaves, a thread spins on */
+			pthread_t t;
+			pthread_create(&t, NULL, spin_thread, NULL);
+			pthread_exit(NULL);
+		}
 		spin_top();
 		return 0;
 	}
@@ -678,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_fp_walk_copied_stack),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_target_gone),
+		cmocka_unit_test(test_zombie_main_thread),
 		cmocka_unit_test(test_child_fp),
 		cmocka_unit_test(test_child_dwarf),
 		cmocka_unit_test(test_child_deep_fp),
