@@ -585,17 +585,22 @@ int tui_run(struct app *a)
 		}
 		int got = 0;
 		while ((ch = screen_getch()) != ERR) {
+			int r = ch == KEY_RESIZE ? ACT_COLLECT | ACT_DRAW : keys_handle(t, ch);
 			got = 1;
-			if (ch == KEY_RESIZE) {
-				act |= ACT_COLLECT | ACT_DRAW;
-				continue;
-			}
-			act |= keys_handle(t, ch);
-			if (act & ACT_QUIT)
+			if (r & ACT_QUIT)
 				break;
+			/* before the next key: it must act on what this one made
+			 * (typed-ahead "t Enter" opens a group of the new list) */
+			if (r & (ACT_BUILD | ACT_COLLECT)) {
+				screen_size(&t->rows, &t->cols);
+				t->vh = t->rows - 4;
+				collect(t, r & (ACT_BUILD | ACT_COLLECT));
+				r |= ACT_DRAW;
+			}
+			act |= r & (ACT_DRAW | ACT_QUIT);
 		}
-		if (act & ACT_QUIT)
-			break;
+		if (ch != ERR)
+			break;        /* quit */
 		/* the terminal went away: nothing to restore it for, but exit
 		 * cleanly (and the target is left as it was) */
 		if ((ev & SCR_HUP) || (!got && (ev & SCR_INPUT) && screen_input_eof()))

@@ -198,8 +198,10 @@ static void flame_draw(struct tui *t, int y, int h)
 		row = y + 1 + (nr - 1) - (bx->depth - voff);
 		role = box_role(t, s, k, idx);
 		attr = screen_attr(role);
+		/* the default colours reversed: unlike any box of the palette
+		 * (underlined too, for monochrome's reverse boxes) */
 		if (k == s->cur)
-			attr = screen_attr(R_SELECTED) | A_BOLD;
+			attr = A_REVERSE | A_BOLD | A_UNDERLINE;
 		else if (tui_match(t, node_name(t, s, bx->node)))
 			attr = screen_attr(R_MATCH) | A_REVERSE;
 		layout_flame_label(node_name(t, s, bx->node), bx->w, label, sizeof label);

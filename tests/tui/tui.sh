@@ -95,7 +95,9 @@ teardown() {
 # The ctop-prof process: the child of the pane's script.
 ui_pid() {
 	[ -f "${W:-/nonexistent}/run.pid" ] || return 0
-	ps -o pid= -o comm= --ppid "$(cat "$W/run.pid")" 2>/dev/null | awk '$2 == "ctop-prof" {print $1}'
+	local comm
+	comm=$(basename "$CTOP" | cut -c1-15)
+	ps -o pid= -o comm= --ppid "$(cat "$W/run.pid")" 2>/dev/null | awk -v c="$comm" '$2 == c {print $1}'
 }
 
 # start_ui COLS ROWS [VAR=VALUE...] [-- CTOP-ARGS...]: the workload, and
