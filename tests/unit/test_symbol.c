@@ -440,6 +440,48 @@ static void test_live_exec(void **state)
 	close(out[0]);
 }
 
+/* A copy of this binary without .debug_aranges, as clang, rustc and Go
+ * produce them: libdw finds no CU for an address then, and we must. */
+static void test_live_no_aranges(void **state)
+{
+	(void)state;
+	char exe[4096], copy[64], cmd[8400];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	assert_true(n > 0);
+	exe[n] = 0;
+	snprintf(copy, sizeof copy, "/tmp/ctop-symtest-noar-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "objcopy --remove-section=.debug_aranges '%s' '%s'", exe, copy);
+	if (system(cmd) != 0)
+		fail_msg("objcopy (binutils) is needed for this test: %s", cmd);
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t c = fork();
+	assert_true(c >= 0);
+	if (c == 0) {
+		dup2(out[1], 1);
+		execl(copy, "test_symbol", "--child", (char *)NULL);
+		_exit(1);
+	}
+	close(out[1]);
+	char buf[64] = "";
+	n = read(out[0], buf, sizeof buf - 1);
+	assert_true(n > 0);
+	buf[n] = 0;
+	uint64_t addr = strtoull(buf, NULL, 16);
+	struct symtab *st = symtab_open(c);
+	assert_non_null(st);
+	const struct sym_loc *l = symtab_lookup(st, addr);
+	assert_string_equal(l->frames[l->nframes - 1].func, "sym_child_fn");
+	assert_true(ends_with(l->frames[0].file, "test_symbol.c"));
+	assert_true(l->frames[0].line > 0);
+	assert_true(l->frames[l->nframes - 1].start_line > 0);
+	symtab_close(st);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	close(out[0]);
+	unlink(copy);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--child") == 0) {
@@ -460,6 +502,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_jit_map),
 		cmocka_unit_test(test_live_dlopen),
 		cmocka_unit_test(test_live_exec),
+		cmocka_unit_test(test_live_no_aranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
