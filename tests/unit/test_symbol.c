@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -485,7 +486,12 @@ static void test_live_no_aranges(void **state)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--child") == 0) {
-		/* the exec'd image of test_live_exec: say where a function is */
+		/* the exec'd image of test_live_exec: say where a function is.
+		 * Never outlive the test, even when an assertion aborted it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			return 1;
+		alarm(120);
 		printf("%lx\n", (unsigned long)(uintptr_t)&sym_child_fn);
 		fflush(stdout);
 		sym_child_fn(1);
