@@ -204,7 +204,10 @@ static void leaks_draw(struct tui *t, int y, int h)
 		 s->note[0] ? "  " : "", s->note);
 	screen_put(y, 0, t->cols, screen_attr(R_TITLE), title, 1);
 	screen_fill(y + 1, 0, t->cols, hdr, ' ');
-	screen_printf(y + 1, 0, t->cols, hdr, "%-5s%7s %7s  %-*s  %-10s %-20s %s", "", "COUNT", "1m",
+	/* change over the last minute; printf pads bytes, not columns */
+	const char *d1m = t->unicode ? "\xce\x94" "1m" : "d1m";
+	screen_printf(y + 1, 0, t->cols, hdr, "%-5s%7s %*s  %-*s  %-10s %-20s %s", "", "COUNT",
+		      7 + (int)strlen(d1m) - layout_width(d1m), d1m,
 		      SPARK_CELLS, "HISTORY", "STATE", "WAIT", "TOP FRAME");
 	if (!s->n) {
 		screen_put(y + 3, 2, t->cols - 2, screen_attr(R_DIM),

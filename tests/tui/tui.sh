@@ -13,7 +13,7 @@ TM() { tmux -L "$SOCK" "$@"; }
 need() {
 	command -v tmux >/dev/null || { fail "tmux is not installed (contrib/install-deps.sh)"; return 1; }
 	[ -x "$CTOP" ] || { fail "no ctop-prof binary at $CTOP (run make)"; return 1; }
-	[ -x "$WLBIN/threads" ] || { fail "workload $WLBIN/threads missing (run make workloads)"; return 1; }
+	[ -x "${WL_CMD[0]}" ] || { fail "workload ${WL_CMD[0]} missing (run make workloads)"; return 1; }
 	return 0
 }
 
@@ -100,6 +100,9 @@ ui_pid() {
 	ps -o pid= -o comm= --ppid "$(cat "$W/run.pid")" 2>/dev/null | awk -v c="$comm" '$2 == c {print $1}'
 }
 
+# The workload (a test may set another before start_ui).
+WL_CMD=("$WLBIN/threads" 1 300)
+
 # start_ui COLS ROWS [VAR=VALUE...] [-- CTOP-ARGS...]: the workload, and
 # ctop-prof -p on it inside tmux, in a fresh directory (snapshots land there).
 start_ui() {
@@ -114,7 +117,7 @@ start_ui() {
 	# from the repository root: the line tables name threads.c relative to
 	# it, and the Source view looks there (/proc/PID/cwd)
 	pushd "$ROOT" >/dev/null || return 1
-	start_bg "$WLBIN/threads" 1 300
+	start_bg "${WL_CMD[@]}"
 	TARGET=$BGPID
 	popd >/dev/null || return 1
 	wait_for test -e "/proc/$TARGET/task" || { fail "workload did not start"; return 1; }
@@ -423,6 +426,27 @@ test_sigterm_restores_terminal() {
 	[ -n "$p" ] || { fail "cannot find the ctop-prof process"; return 1; }
 	kill -TERM "$p"
 	expect_restored && target_ok
+}
+
+test_go_leaks() {
+	# goleak: 3 goroutines parked in fixedWaiter, one leaked in
+	# leakyReceiver every 200 ms; scans every 0.5 s
+	WL_CMD=("$WLBIN/goleak" 400 200 3)
+	start_ui 120 40 -- --scan-interval 0.5 || return 1
+	wait_screen 'goroutines [0-9]+, go1\.[0-9]+' 10 || return 1
+	keys 5
+	wait_view 'goroutine stack groups' 10 || return 1
+	# the growing group is marked and sorted first
+	wait_view '^LEAK +[0-9]+ +\+[0-9]+ .* main\.leakyReceiver' 15 || return 1
+	view_rows | sed -n 3p | grep -q 'main\.leakyReceiver' ||
+		{ fail "the leak is not the first row"; show_screen; return 1; }
+	wait_view 'chan receive +main\.fixedWaiter' || return 1
+	keys Enter
+	wait_view 'goroutines: count [0-9]+' && wait_view 'main\.leakyReceiver  .*main\.go:[0-9]+' || return 1
+	keys Escape t
+	wait_view 'thread stack groups' || return 1
+	keys t
+	wait_view 'goroutine stack groups' || return 1
 }
 
 test_crash_restores_terminal() {
