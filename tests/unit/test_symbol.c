@@ -441,34 +441,41 @@ static void test_live_exec(void **state)
 	close(out[0]);
 }
 
-/* A copy of this binary without .debug_aranges, as clang, rustc and Go
- * produce them: libdw finds no CU for an address then, and we must. */
-static void test_live_no_aranges(void **state)
+/* Runs `path --child` and returns the address of sym_child_fn in it. */
+static pid_t start_child(const char *path, uint64_t *addr)
 {
-	(void)state;
-	char exe[4096], copy[64], cmd[8400];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	assert_true(n > 0);
-	exe[n] = 0;
-	snprintf(copy, sizeof copy, "/tmp/ctop-symtest-noar-%d", (int)getpid());
-	snprintf(cmd, sizeof cmd, "objcopy --remove-section=.debug_aranges '%s' '%s'", exe, copy);
-	if (system(cmd) != 0)
-		fail_msg("objcopy (binutils) is needed for this test: %s", cmd);
 	int out[2];
 	assert_int_equal(pipe(out), 0);
 	pid_t c = fork();
 	assert_true(c >= 0);
 	if (c == 0) {
 		dup2(out[1], 1);
-		execl(copy, "test_symbol", "--child", (char *)NULL);
+		execl(path, "test_symbol", "--child", (char *)NULL);
 		_exit(1);
 	}
 	close(out[1]);
 	char buf[64] = "";
-	n = read(out[0], buf, sizeof buf - 1);
-	assert_true(n > 0);
+	ssize_t n = read(out[0], buf, sizeof buf - 1);
+	close(out[0]);
+	if (n <= 0) {
+		kill(c, SIGKILL);
+		waitpid(c, NULL, 0);
+		fail_msg("%s --child did not start", path);
+	}
 	buf[n] = 0;
-	uint64_t addr = strtoull(buf, NULL, 16);
+	*addr = strtoull(buf, NULL, 16);
+	return c;
+}
+
+static void stop_child(pid_t c)
+{
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+}
+
+/* The child's sym_child_fn resolves with file and line. */
+static void check_child_fn(pid_t c, uint64_t addr)
+{
 	struct symtab *st = symtab_open(c);
 	assert_non_null(st);
 	const struct sym_loc *l = symtab_lookup(st, addr);
@@ -477,9 +484,57 @@ static void test_live_no_aranges(void **state)
 	assert_true(l->frames[0].line > 0);
 	assert_true(l->frames[l->nframes - 1].start_line > 0);
 	symtab_close(st);
-	kill(c, SIGKILL);
-	waitpid(c, NULL, 0);
-	close(out[0]);
+}
+
+static void self_exe(char *exe, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, size - 1);
+	assert_true(n > 0);
+	exe[n] = 0;
+}
+
+/* A copy of this binary without .debug_aranges, as clang, rustc and Go
+ * produce them: libdw finds no CU for an address then, and we must. */
+static void test_live_no_aranges(void **state)
+{
+	(void)state;
+	char exe[4096], copy[64], cmd[8400];
+	self_exe(exe, sizeof exe);
+	snprintf(copy, sizeof copy, "/tmp/ctop-symtest-noar-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "objcopy --remove-section=.debug_aranges '%s' '%s'", exe, copy);
+	if (system(cmd) != 0)
+		fail_msg("objcopy (binutils) is needed for this test: %s", cmd);
+	uint64_t addr;
+	pid_t c = start_child(copy, &addr);
+	check_child_fn(c, addr);
+	stop_child(c);
+	unlink(copy);
+}
+
+/* A running binary that was deleted, or replaced by another file under the
+ * same name (a rebuild, a package upgrade): the mapped file is read through
+ * /proc/PID/map_files. */
+static void test_live_deleted_and_replaced(void **state)
+{
+	(void)state;
+	char exe[4096], copy[64], cmd[8400];
+	self_exe(exe, sizeof exe);
+	snprintf(copy, sizeof copy, "/tmp/ctop-symtest-del-%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", exe, copy);
+	assert_int_equal(system(cmd), 0);
+	uint64_t addr;
+	pid_t c = start_child(copy, &addr);
+	assert_int_equal(unlink(copy), 0);
+	check_child_fn(c, addr);
+	stop_child(c);
+
+	assert_int_equal(system(cmd), 0);
+	c = start_child(copy, &addr);
+	/* same name, other content: symbols from it would be wrong */
+	snprintf(cmd, sizeof cmd, "cp /bin/true '%s.new' && mv '%s.new' '%s'", copy, copy, copy);
+	assert_int_equal(system(cmd), 0);
+	check_child_fn(c, addr);
+	stop_child(c);
 	unlink(copy);
 }
 
@@ -509,6 +564,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_dlopen),
 		cmocka_unit_test(test_live_exec),
 		cmocka_unit_test(test_live_no_aranges),
+		cmocka_unit_test(test_live_deleted_and_replaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
