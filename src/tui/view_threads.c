@@ -88,52 +88,53 @@ static struct thread_row *row_of(struct threads_state *s, pid_t tid)
 	return NULL;
 }
 
-/* Samples and hottest function per thread (lock held: resolves pcs). */
+/* Samples and hottest function per thread (lock held: resolves pcs).
+ * Names are summed by pointer: the symbol table interns them, and a hash
+ * keeps a thread with thousands of distinct leaf pcs cheap. */
+struct acc { const char *name; uint64_t count; };
+
 static void count_samples(struct tui *t, struct threads_state *s)
 {
 	struct app *a = t->a;
 	struct leaves L = { 0 };
-	struct { const char *name; uint64_t count; } *acc = NULL;
-	size_t nacc = 0, capacc = 0;
+	struct acc *acc = NULL;
+	size_t cap = 0;
 
 	if (!a->prof)
 		return;
 	profile_foreach(a->prof, t->window, tui_now(t), visit, &L);
-	if (L.n)        /* L.v is NULL before the first sample: qsort(NULL) is UB */
-		qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
+	qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
 	for (size_t k = 0; k < L.n;) {
 		pid_t tid = L.v[k].tid;
 		struct thread_row *row = row_of(s, tid);
+		size_t first = k, want = 16, best = SIZE_MAX;
 		uint64_t total = 0;
 
-		nacc = 0;
-		for (; k < L.n && L.v[k].tid == tid; k++) {
-			const struct sym_loc *loc = L.v[k].pc ? app_resolve(a, L.v[k].pc) : NULL;
-			const char *name = loc && loc->nframes ? loc->frames[0].func : "[unknown]";
-			size_t j;
-			total += L.v[k].count;
-			if (!row)
-				continue;
-			for (j = 0; j < nacc && strcmp(acc[j].name, name); j++)
-				;
-			if (j == nacc) {
-				if (nacc == capacc) {
-					capacc = capacc ? capacc * 2 : 64;
-					acc = xrealloc(acc, capacc * sizeof *acc);
-				}
-				acc[nacc].name = name;
-				acc[nacc++].count = 0;
-			}
-			acc[j].count += L.v[k].count;
-		}
+		while (k < L.n && L.v[k].tid == tid)
+			total += L.v[k++].count;
 		if (!row)
 			continue;
 		row->samples = total;
-		size_t best = 0;
-		for (size_t j = 1; j < nacc; j++)
-			if (acc[j].count > acc[best].count)
-				best = j;
-		if (nacc)
+		while (want < 2 * (k - first))
+			want *= 2;
+		if (want > cap) {
+			free(acc);
+			acc = xmalloc(want * sizeof *acc);
+			cap = want;
+		}
+		memset(acc, 0, want * sizeof *acc);
+		for (size_t j = first; j < k; j++) {
+			const struct sym_loc *loc = L.v[j].pc ? app_resolve(a, L.v[j].pc) : NULL;
+			const char *name = loc && loc->nframes ? loc->frames[0].func : "[unknown]";
+			size_t h = (size_t)(((uintptr_t)name * 0x9e3779b97f4a7c15ull) >> 20) & (want - 1);
+			while (acc[h].name && acc[h].name != name)
+				h = (h + 1) & (want - 1);
+			acc[h].name = name;
+			acc[h].count += L.v[j].count;
+			if (best == SIZE_MAX || acc[h].count > acc[best].count)
+				best = h;
+		}
+		if (best != SIZE_MAX)
 			snprintf(row->hot, sizeof row->hot, "%s", acc[best].name);
 	}
 	free(acc);
