@@ -191,7 +191,7 @@ static int act_invert(struct tui *t, int ch)
 
 static int act_redraw(struct tui *t, int ch)
 {
-	clearok(curscr, TRUE);
+	screen_repaint_all();
 	return ACT_DRAW;
 }
 

@@ -377,6 +377,11 @@ int screen_module_role(const char *module)
 	return R_FLAME0 + (int)(h % FLAME_PALETTE);
 }
 
+void screen_repaint_all(void)
+{
+	clearok(curscr, TRUE);
+}
+
 void screen_size(int *rows, int *cols)
 {
 	getmaxyx(stdscr, *rows, *cols);

@@ -232,6 +232,7 @@ static void collect_header(struct tui *t)
 	int n = 0;
 
 	h->pid = a->pid;
+	h->launched = a->child > 0;
 	snprintf(h->comm, sizeof h->comm, "%s", a->comm);
 	h->nthreads = 0;
 	if (a->threads) {
@@ -613,6 +614,10 @@ int tui_run(struct app *a)
 			if (!t->paused && !t->frozen)
 				act |= ACT_BUILD;
 			tick = 1;
+			/* a launched command shares our terminal: whatever it
+			 * printed is painted over once per interval */
+			if (t->hdr.launched)
+				screen_repaint_all();
 		}
 		if (tick || (act & (ACT_BUILD | ACT_COLLECT))) {
 			screen_size(&t->rows, &t->cols);

@@ -57,6 +57,7 @@ struct hdr {
 	uint64_t elapsed_s;
 	char status[256];
 	int exited, done;
+	int launched;                /* we started the target: it shares the tty */
 };
 
 struct thread_row {
@@ -189,5 +190,7 @@ int screen_printf(int y, int x, int w, int attr, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void screen_fill(int y, int x, int w, int attr, char c);
 void screen_size(int *rows, int *cols);
+/* Next refresh rewrites every cell (something else wrote to the terminal). */
+void screen_repaint_all(void);
 
 #endif
