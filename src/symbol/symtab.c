@@ -386,6 +386,30 @@ static Elf *vdso_elf(struct smod *m)
 	return elf;
 }
 
+/* Opens path if it is a regular file; 1 if it is the mapped file (same
+ * inode), 0 if it may be (inode numbers differ but so do devices: overlay
+ * and btrfs report other numbers in maps than stat does), -1 if not. */
+static int open_candidate(const struct smod *m, const char *path, int *fdp)
+{
+	*fdp = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fdp < 0)
+		return -1;
+	struct stat sb;
+	if (fstat(*fdp, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(*fdp);
+		*fdp = -1;
+		return -1;
+	}
+	if (!m->inode || sb.st_ino == m->inode)
+		return 1;
+	if (major(sb.st_dev) != m->dev_major || minor(sb.st_dev) != m->dev_minor)
+		return 0;
+	/* same device, other inode: replaced (rebuilt, upgraded) */
+	close(*fdp);
+	*fdp = -1;
+	return -1;
+}
+
 static int find_elf_cb(Dwfl_Module *dm, void **userdata, const char *modname,
 		       Dwarf_Addr base, char **file_name, Elf **elfp)
 {
@@ -397,52 +421,57 @@ static int find_elf_cb(Dwfl_Module *dm, void **userdata, const char *modname,
 		*elfp = vdso_elf(m);
 		return -1;
 	}
-	const char *path = m->pub.path;
-	size_t plen = strlen(path);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", m->pub.path);
 	static const char del[] = " (deleted)";
+	size_t plen = strlen(path);
 	int deleted = plen > sizeof del - 1 && strcmp(path + plen - (sizeof del - 1), del) == 0;
+	if (deleted)
+		path[plen - (sizeof del - 1)] = 0;
 
-	/* 1. the path inside the target's root, if it is still the file that
-	 * is mapped (same inode) */
-	char rpath[PATH_MAX + 64];
-	snprintf(rpath, sizeof rpath, "%s%s", st->root, path);
-	int fd = -1, replaced = 0, devdiff = 0;
-	if (!deleted) {
-		fd = open(rpath, O_RDONLY | O_CLOEXEC);
-		struct stat sb;
-		if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
-			close(fd);
-			fd = -1;
-		} else if (fd >= 0 && m->inode && sb.st_ino != m->inode) {
-			/* Overlay and btrfs show other device/inode numbers in
-			 * maps than stat does: only a change of inode on the
-			 * same device proves the file was replaced. */
-			devdiff = major(sb.st_dev) != m->dev_major || minor(sb.st_dev) != m->dev_minor;
-			replaced = 1;
+	/* Paths in maps are as the kernel can name them from our root: a
+	 * chroot's files appear with their full path, while a container's
+	 * own mounts appear as the container sees them, so try the path
+	 * inside the target's root and as is, and take the one that is the
+	 * mapped file. */
+	char cand[2][PATH_MAX + 64];
+	int ncand = 0;
+	if (st->root[0])
+		snprintf(cand[ncand++], sizeof cand[0], "%s%s", st->root, path);
+	snprintf(cand[ncand++], sizeof cand[0], "%s", path);
+	int fd = -1, maybe_fd = -1;
+	const char *name = cand[0], *maybe_name = NULL;
+	for (int i = 0; i < ncand && fd < 0 && !deleted; i++) {
+		int tfd, r = open_candidate(m, cand[i], &tfd);
+		if (r > 0) {
+			fd = tfd;
+			name = cand[i];
+		} else if (r == 0 && maybe_fd < 0) {
+			maybe_fd = tfd;
+			maybe_name = cand[i];
+		} else if (r == 0) {
+			close(tfd);
 		}
-	} else {
-		rpath[strlen(rpath) - (sizeof del - 1)] = 0;
 	}
-	/* 2. the mapped file itself, for deleted or replaced binaries */
-	if (fd < 0 || replaced) {
+	/* the mapped file itself, for deleted or replaced binaries (needs
+	 * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) */
+	if (fd < 0 && (maybe_fd < 0 || deleted)) {
 		char mf[96];
 		snprintf(mf, sizeof mf, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 			 (int)st->pid, m->vma_start, m->vma_end);
-		int mfd = open(mf, O_RDONLY | O_CLOEXEC);
-		if (mfd >= 0) {
-			if (fd >= 0)
-				close(fd);
-			fd = mfd;
-		} else if (replaced && !devdiff) {
-			dbg("%s was replaced and %s is not readable (%s): no symbols",
-			    path, mf, strerror(errno));
-			close(fd);
-			fd = -1;
-		}
+		fd = open(mf, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			dbg("%s: not the mapped file, and %s: %s", m->pub.path, mf, strerror(errno));
+	}
+	if (fd < 0 && maybe_fd >= 0) {
+		fd = maybe_fd;
+		name = maybe_name;
+	} else if (maybe_fd >= 0) {
+		close(maybe_fd);
 	}
 	if (fd < 0)
 		return -1;
-	*file_name = strdup(rpath);
+	*file_name = strdup(name);
 	return fd;
 }
 
@@ -691,14 +720,20 @@ struct symtab *symtab_open(pid_t pid)
 	st->pid = pid;
 	st->generation = 1;
 
-	/* Paths in maps are relative to the target's root (containers). When
-	 * that is our root, use the plain paths: the debug file search of
-	 * libdwfl (debuglink next to the file, /usr/lib/debug/<dir>) works
-	 * from the file name. */
-	char rp[64];
+	/* Paths in maps may be relative to the target's root and mounts
+	 * (containers). When those are ours, use the plain paths: the debug
+	 * file search of libdwfl (debuglink next to the file,
+	 * /usr/lib/debug/<dir>) works from the file name. */
+	char rp[64], mp[64];
 	snprintf(rp, sizeof rp, "/proc/%d/root", (int)pid);
-	struct stat a, b;
-	if (stat(rp, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+	snprintf(mp, sizeof mp, "/proc/%d/ns/mnt", (int)pid);
+	struct stat a, b, c, d;
+	int same_root = stat(rp, &a) == 0 && stat("/", &b) == 0 &&
+			a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	/* another mount namespace on the same root still has its own mounts */
+	int same_mnt = stat(mp, &c) != 0 || stat("/proc/self/ns/mnt", &d) != 0 ||
+		       (c.st_dev == d.st_dev && c.st_ino == d.st_ino);
+	if (same_root && same_mnt)
 		st->root[0] = 0;
 	else
 		snprintf(st->root, sizeof st->root, "%s", rp);
