@@ -524,7 +524,9 @@ test_main_flow_80x24() {
 }
 
 test_lang_c_ascii() {
-	start_ui 120 40 LANG=C LC_ALL=C || return 1
+	# plain ASCII and, through NO_COLOR, monochrome: the flame graph must
+	# stay readable with boxes told apart by reverse video alone
+	start_ui 120 40 LANG=C LC_ALL=C NO_COLOR=1 || return 1
 	spinners_in_top || return 1
 	keys 3
 	wait_view 'spin_alpha' && wait_view 'spin_beta' && wait_view '^run' || return 1
@@ -542,6 +544,10 @@ test_lang_c_ascii() {
 			return 1
 		fi
 	done
+	if screen_e | grep -aqE $'\x1b\\[[0-9;]*(3[0-7]|4[0-7])m'; then
+		fail "colours used with NO_COLOR set"
+		return 1
+	fi
 }
 
 test_no_color() {
