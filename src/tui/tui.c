@@ -559,7 +559,7 @@ int tui_run(struct app *a)
 	t->vy = 3;
 	t->vh = t->rows - 4;
 	collect(t, ACT_BUILD);
-	next = now_ns() + interval;
+	next = now_ns() + (interval < 200000000u ? interval : 200000000u);
 
 	for (;;) {
 		int ev, act = 0, ch;
@@ -609,7 +609,10 @@ int tui_run(struct app *a)
 		now = now_ns();
 		int tick = 0;
 		if (now >= next) {
-			next = now + interval;
+			/* until the first samples arrive, look every 200 ms: the
+			 * first picture should not wait a whole interval */
+			next = now + (t->hdr.samples || t->frozen || interval < 200000000u ?
+				      interval : 200000000u);
 			/* paused or over: only the header moves */
 			if (!t->paused && !t->frozen)
 				act |= ACT_BUILD;
