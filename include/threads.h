@@ -37,7 +37,10 @@ struct scanned_thread {
 	uint64_t pcs[CTOP_MAX_FRAMES];
 };
 struct scan_stats {
-	unsigned threads, failed;
+	unsigned threads;         /* threads found (entries returned) */
+	unsigned failed;          /* of those, without any stack (n == 0):
+				   * e.g. running under another tracer (zombies,
+				   * which have no user stack, do not count) */
 	uint64_t total_ns;        /* wall time of the whole scan */
 	uint64_t max_stop_ns;     /* longest time any thread was stopped */
 	uint64_t sum_stop_ns;
