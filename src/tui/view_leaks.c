@@ -190,7 +190,13 @@ static void draw_stack(struct tui *t, struct leaks_state *s, int y, int h)
 static void leaks_draw(struct tui *t, int y, int h)
 {
 	struct leaks_state *s = st(t);
-	int hdr = screen_attr(R_COLHDR), rows = h - 2, topx = 5 + 8 + 7 + 2 + SPARK_CELLS + 2 + 11 + 21;
+	int hdr = screen_attr(R_COLHDR), rows = h - 2;
+	/* at 80 columns the history, state and wait columns give way to the
+	 * top frame, the column that says what the group is */
+	int wide = t->cols >= 110;
+	int cells = wide ? SPARK_CELLS : 8, statew = wide ? 10 : 6, waitw = wide ? 20 : 14;
+	int sparkx = 5 + 15 + 2, statex = sparkx + cells + 2, waitx = statex + statew + 1;
+	int topx = waitx + waitw + 1;
 	char title[512], spark[SPARK_CELLS * 4 + 1], delta[24];
 
 	if (s->stack) {
@@ -206,9 +212,9 @@ static void leaks_draw(struct tui *t, int y, int h)
 	screen_fill(y + 1, 0, t->cols, hdr, ' ');
 	/* change over the last minute; printf pads bytes, not columns */
 	const char *d1m = t->unicode ? "\xce\x94" "1m" : "d1m";
-	screen_printf(y + 1, 0, t->cols, hdr, "%-5s%7s %*s  %-*s  %-10s %-20s %s", "", "COUNT",
+	screen_printf(y + 1, 0, t->cols, hdr, "%-5s%7s %*s  %-*s  %-*s %-*s %s", "", "COUNT",
 		      7 + (int)strlen(d1m) - layout_width(d1m), d1m,
-		      SPARK_CELLS, "HISTORY", "STATE", "WAIT", "TOP FRAME");
+		      cells, "HISTORY", statew, "STATE", waitw, "WAIT", "TOP FRAME");
 	if (!s->n) {
 		screen_put(y + 3, 2, t->cols - 2, screen_attr(R_DIM),
 			   s->scan_off ? "stack scans are off (--scan-interval 0)" :
@@ -230,12 +236,12 @@ static void leaks_draw(struct tui *t, int y, int h)
 			snprintf(delta, sizeof delta, "%+lld", (long long)r->delta);
 		else
 			snprintf(delta, sizeof delta, "0");
-		layout_sparkline(r->hist, r->nhist, SPARK_CELLS, t->unicode, spark, sizeof spark);
+		layout_sparkline(r->hist, r->nhist, cells, t->unicode, spark, sizeof spark);
 		screen_printf(yy, 5, 16, attr, "%7lld %7s", (long long)r->count, delta);
-		screen_put(yy, 5 + 16 + 2, SPARK_CELLS, sel ? attr : r->suspect ?
+		screen_put(yy, sparkx, cells, sel ? attr : r->suspect ?
 			   screen_attr(R_LEAK) : screen_attr(R_HOT), spark, 0);
-		screen_put(yy, 5 + 16 + 2 + SPARK_CELLS + 2, 10, attr, r->states, 0);
-		screen_put(yy, 5 + 16 + 2 + SPARK_CELLS + 2 + 11, 20, attr, r->wait, 0);
+		screen_put(yy, statex, statew, attr, r->states, 0);
+		screen_put(yy, waitx, waitw, attr, r->wait, 0);
 		screen_put(yy, topx, t->cols - topx, !sel && tui_match(t, r->top) ?
 			   screen_attr(R_MATCH) : attr, r->top, 0);
 	}

@@ -194,12 +194,18 @@ static void thr_draw(struct tui *t, int y, int h)
 {
 	struct threads_state *s = st(t);
 	int hdr = screen_attr(R_COLHDR), rows = h - 1;
-	int hotw = t->cols - 51 - 21;
+	/* wide: state spelled out, long names; narrow (80 columns): the
+	 * hottest function keeps room, the rest gives way */
+	int wide = t->cols >= 110;
+	int namew = wide ? 16 : 12, statew = wide ? 8 : 1;
+	int fixed = 1 + 7 + 1 + namew + 1 + statew + 1 + 6 + 1 + 7 + 2;
+	int avail = t->cols - fixed, wchanw = wide ? 20 : avail / 3;
+	int hotw = avail - wchanw - 1;
 	char a[16];
 
 	screen_fill(y, 0, t->cols, hdr, ' ');
-	screen_printf(y, 0, t->cols, hdr, " %7s %-16s %-8s %6s %7s  %-*s %s", "TID", "NAME", "S",
-		      "CPU%", "SAMPLES", hotw, "HOTTEST FUNCTION", "WCHAN");
+	screen_printf(y, 0, t->cols, hdr, " %7s %-*s %-*s %6s %7s  %-*s %s", "TID", namew, "NAME",
+		      statew, "S", "CPU%", "SAMPLES", hotw, "HOTTEST FUNCTION", "WCHAN");
 	if (!s->n) {
 		screen_put(y + 2, 2, t->cols - 2, screen_attr(R_DIM), "no thread information yet", 0);
 		return;
@@ -214,13 +220,17 @@ static void thr_draw(struct tui *t, int y, int h)
 
 		if (sel)
 			screen_fill(yy, 0, t->cols, attr, ' ');
-		snprintf(st2, sizeof st2, "%c %s", r->state, state_word(r->state));
-		layout_fit(r->name, 16, name, sizeof name);
-		screen_printf(yy, 0, 51, attr, "%c%7d %-16s %-8s %6.1f %7s", r->tid == t->tid ? '*' : ' ',
-			      (int)r->tid, name, st2, r->cpu, layout_fmt_count(r->samples, a, sizeof a));
-		screen_put(yy, 51, hotw, !sel && tui_match(t, r->hot) ? screen_attr(R_MATCH) :
+		if (wide)
+			snprintf(st2, sizeof st2, "%c %s", r->state, state_word(r->state));
+		else
+			snprintf(st2, sizeof st2, "%c", r->state);
+		layout_fit(r->name, namew, name, sizeof name);
+		screen_printf(yy, 0, fixed, attr, "%c%7d %-*s %-*s %6.1f %7s",
+			      r->tid == t->tid ? '*' : ' ', (int)r->tid, namew, name, statew, st2,
+			      r->cpu, layout_fmt_count(r->samples, a, sizeof a));
+		screen_put(yy, fixed, hotw, !sel && tui_match(t, r->hot) ? screen_attr(R_MATCH) :
 			   sel ? attr : r->samples ? screen_attr(R_HOT) : attr, r->hot, 0);
-		screen_put(yy, 52 + hotw, t->cols - 52 - hotw, attr, r->wchan, 0);
+		screen_put(yy, fixed + hotw + 1, t->cols - fixed - hotw - 1, attr, r->wchan, 0);
 	}
 	if (t->tid && y + h - 1 > y + 1 + s->n)
 		screen_put(y + h - 1, 1, t->cols - 1, screen_attr(R_DIM),
