@@ -534,10 +534,10 @@ test_lang_c_ascii() {
 	wait_view '^ +[0-9.]+% .* [-+] (run|start_thread|__clone3)' || return 1
 	keys 5
 	wait_view 'thread stack groups: [1-9]' 10 || return 1
-	local v
+	local v marks=('' 'flat%' 'cum% +cum +self' 'Flame graph' 'HOTTEST FUNCTION' 'stack groups')
 	for v in 1 2 3 4 5; do
 		keys "$v"
-		sleep 0.3
+		wait_view "${marks[$v]}" || return 1
 		if screen | LC_ALL=C grep -q '[^ -~]'; then
 			fail "non-ASCII on screen in view $v with LANG=C"
 			show_screen
