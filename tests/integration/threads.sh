@@ -66,12 +66,13 @@ test_pprof_counts_after_growth() {
 test_batch_counts_grow_during_leak() {
 	need || return 1
 	local cf=$TMPD/count2
-	# one leak every 250 ms (30 leaks = 7.5 s); a table every 1.5 s, a scan
-	# every 0.5 s: each table sees about 6 more leaked threads
+	# one leak every 250 ms (30 leaks = 7.5 s); a table every 2 s, a scan
+	# every 0.5 s: each table sees about 8 more leaked threads (equal
+	# counts would need a scan or the workload starved for 2 s)
 	start_bg "$WLBIN/leak_threads" 30 "$cf" 250
 	local wl=$BGPID
 	wait_for count_is "$cf" 1 || { fail "leak_threads did not start leaking"; return 1; }
-	"$CTOP" -p "$wl" --profile threads -b -d 6 --interval 1.5 --scan-interval 0.5 \
+	"$CTOP" -p "$wl" --profile threads -b -d 7 --interval 2 --scan-interval 0.5 \
 		>"$TMPD/out2" 2>"$TMPD/err2" || { cat "$TMPD/err2" >&2; fail "ctop-prof failed"; return 1; }
 	local counts n prev=-1 c grew=0
 	counts=$(leak_rows "$TMPD/out2")
