@@ -84,6 +84,7 @@ teardown() {
 	local p
 	p=$(ui_pid)
 	TM kill-server 2>/dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 	if [ -n "$p" ]; then
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
