@@ -233,7 +233,7 @@ static int find_command(const char *argv0)
 
 /* Launch mode: the child waits on a pipe until the events are open, so the
  * profile starts at its first instruction after exec. */
-static pid_t launch(char **argv, int *go_fd)
+static pid_t launch(char **argv, int *go_fd, int quiet)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -246,6 +246,18 @@ static pid_t launch(char **argv, int *go_fd)
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
 			_exit(127);
+		if (quiet) {
+			/* The TUI owns the terminal: the command's output would
+			 * garble it. Documented: redirect it yourself to keep it. */
+			int null = open("/dev/null", O_RDWR);
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+				dup2(null, 2);
+				if (null > 2)
+					close(null);
+			}
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "ctop-prof: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -322,7 +334,8 @@ int app_start(struct app *a, struct options *o)
 			errmsg("cannot run '%s': %s", o->command[0], strerror(-e));
 			return 1;
 		}
-		a->child = launch(o->command, &go_fd);
+		int tui = !o->batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+		a->child = launch(o->command, &go_fd, tui);
 		if (a->child < 0) {
 			errmsg("cannot start '%s': %s", o->command[0], strerror(errno));
 			return 1;
