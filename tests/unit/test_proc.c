@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "target.h"
+#include "threads.h"
 
 /* A real line from a kernel 6.x (52 fields). */
 #define STAT_TAIL " 1234 1234 0 -1 4194560 1000 0 0 0 77 33 0 0 20 0 3 0 987654 " \
@@ -315,6 +316,148 @@ static void test_live(void **state)
 		pthread_join(th[i], NULL);
 }
 
+/* ---- threads.c against our own threads ---- */
+
+static int block_pipe[2], exit_pipe[2];
+static volatile pid_t reader_tid, short_tid;
+
+static void *pipe_reader(void *arg)
+{
+	char c;
+	(void)arg;
+	pthread_setname_np(pthread_self(), "reader");
+	reader_tid = gettid();
+	while (read(block_pipe[0], &c, 1) < 0)
+		;
+	return NULL;
+}
+
+static void *short_lived(void *arg)
+{
+	(void)arg;
+	char c;
+	pthread_setname_np(pthread_self(), "shortlived");
+	short_tid = gettid();
+	while (read(exit_pipe[0], &c, 1) < 0)
+		;
+	return NULL;
+}
+
+static uint64_t my_ticks(pid_t tid)
+{
+	struct proc_stat st;
+	assert_int_equal(target_thread_stat(getpid(), tid, &st), 0);
+	return st.utime + st.stime;
+}
+
+static const struct thread_info *find_thread(struct threads *t, pid_t tid)
+{
+	int n;
+	const struct thread_info *ti = threads_list(t, &n);
+	for (int i = 0; i < n; i++)
+		if (ti[i].tid == tid)
+			return &ti[i];
+	return NULL;
+}
+
+static int thread_state_is(pid_t tid, char want)
+{
+	struct proc_stat st;
+	return target_thread_stat(getpid(), tid, &st) == 0 && st.state == want;
+}
+
+static void test_threads_refresh(void **state)
+{
+	pid_t me = getpid();
+	struct threads *t = threads_new(me);
+	assert_int_equal(pipe(block_pipe), 0);
+	assert_int_equal(pipe(exit_pipe), 0);
+	pthread_t rd, sl;
+	assert_int_equal(pthread_create(&rd, NULL, pipe_reader, NULL), 0);
+	assert_int_equal(pthread_create(&sl, NULL, short_lived, NULL), 0);
+	for (int i = 0; i < 500 && !(reader_tid && short_tid); i++)
+		usleep(10000);     /* both have named themselves */
+	pid_t rd_tid = reader_tid, sl_tid = short_tid;
+	for (int i = 0; i < 500 && !(thread_state_is(rd_tid, 'S') && thread_state_is(sl_tid, 'S')); i++)
+		usleep(10000);
+
+	assert_int_equal(threads_refresh(t, now_ns()), 3);
+	const struct thread_info *ti = find_thread(t, rd_tid);
+	assert_non_null(ti);
+	assert_string_equal(ti->name, "reader");
+	assert_int_equal(ti->state, 'S');
+	assert_int_equal(ti->alive, 1);
+	assert_int_equal(ti->syscall, 0);          /* read */
+	assert_true(ti->wchan[0] != 0);            /* e.g. pipe_read */
+	assert_true(ti->vcsw > 0);
+	ti = find_thread(t, me);
+	assert_int_equal(ti->state, 'R');
+	assert_int_equal(ti->syscall, -1);
+	assert_string_equal(ti->wchan, "");
+
+	/* CPU%: burn at least 3 ticks between two refreshes */
+	uint64_t t0 = my_ticks(me);
+	while (my_ticks(me) < t0 + 3)
+		;
+	assert_int_equal(threads_refresh(t, now_ns()), 3);
+	ti = find_thread(t, me);
+	assert_true(ti->cpu_pct > 0);
+	assert_true(ti->cpu_pct <= 100.0 * 2 + 1);
+
+	/* an exited thread: listed once with alive = 0, named for ever */
+	close(exit_pipe[1]);
+	pthread_join(sl, NULL);
+	close(exit_pipe[0]);
+	for (int i = 0; i < 500 && target_thread_stat(me, sl_tid, &(struct proc_stat){0}) == 0; i++)
+		usleep(10000);
+	assert_int_equal(threads_refresh(t, now_ns()), 2);
+	int nl;
+	const struct thread_info *all = threads_list(t, &nl);
+	assert_int_equal(nl, 3);
+	ti = find_thread(t, sl_tid);
+	assert_non_null(ti);
+	assert_int_equal(ti->alive, 0);
+	assert_string_equal(ti->name, "shortlived");
+	assert_int_equal(all[nl - 1].tid, sl_tid);   /* alive first */
+	assert_true(all[0].alive && all[1].alive && all[0].tid < all[1].tid);
+	assert_int_equal(threads_refresh(t, now_ns()), 2);
+	assert_null(find_thread(t, sl_tid));
+	assert_string_equal(threads_name(t, sl_tid), "shortlived");
+	assert_string_equal(threads_name(t, rd_tid), "reader");
+	assert_string_equal(threads_name(t, 0x7ffffff0), "");
+
+	close(block_pipe[1]);
+	pthread_join(rd, NULL);
+	close(block_pipe[0]);
+	threads_free(t);
+
+	/* a process that is gone */
+	t = threads_new(0x7ffffff0);
+	assert_true(threads_refresh(t, now_ns()) < 0);
+	threads_free(t);
+}
+
+static void test_syscall_names(void **state)
+{
+	assert_string_equal(threads_syscall_name(0), "read");
+	assert_string_equal(threads_syscall_name(202), "futex");
+	assert_string_equal(threads_syscall_name(232), "epoll_wait");
+	assert_null(threads_syscall_name(-1));
+	assert_null(threads_syscall_name(100000));
+}
+
+/* threads_scan refuses our own process (ptrace cannot trace its own
+ * threads) and reports a missing one. */
+static void test_scan_args(void **state)
+{
+	struct scanned_thread *out = (void *)1;
+	struct scan_stats st;
+	assert_int_equal(threads_scan(getpid(), NULL, NULL, NULL, NULL, &out, &st), -EINVAL);
+	assert_null(out);
+	assert_int_equal(threads_scan(0x7ffffff0, NULL, NULL, NULL, NULL, &out, &st), -ESRCH);
+	assert_null(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +472,9 @@ int main(void)
 		cmocka_unit_test(test_maps_bad),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_threads_refresh),
+		cmocka_unit_test(test_syscall_names),
+		cmocka_unit_test(test_scan_args),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
