@@ -17,6 +17,7 @@ struct options {
 	const char *output;     /* -o */
 	enum profile_kind profile;
 	int batch;              /* -b */
+	int tui;                /* set by main: no -b, and stdin/stdout are a terminal */
 	double interval;        /* --interval, default 1 */
 	enum unwind_mode unwind;
 	enum sampler_kind sampler;

@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	opt.tui = !opt.batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	struct app a;
 	if (app_start(&a, &opt)) {
 		app_finish(&a);
@@ -55,17 +56,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
-	int tui = !opt.batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
-	if (tui)
+	if (opt.tui)
 		status = tui_run(&a);
 	else
 		run_batch(&a);
 	app_finish(&a);
-	if (!tui)
+	if (!opt.tui)
 		app_print_table(&a, opt.profile, stdout);
 	if (opt.output && app_write(&a, opt.output, opt.profile, WINDOW_ALL, NULL, 1) < 0)
 		status = 1;
-	else if (opt.output && !tui)
+	else if (opt.output && !opt.tui)
 		fprintf(stderr, "ctop-prof: wrote %s\n", opt.output);
 	app_free(&a);
 	options_free(&opt);

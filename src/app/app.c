@@ -334,8 +334,7 @@ int app_start(struct app *a, struct options *o)
 			errmsg("cannot run '%s': %s", o->command[0], strerror(-e));
 			return 1;
 		}
-		int tui = !o->batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
-		a->child = launch(o->command, &go_fd, tui);
+		a->child = launch(o->command, &go_fd, o->tui);
 		if (a->child < 0) {
 			errmsg("cannot start '%s': %s", o->command[0], strerror(errno));
 			return 1;
