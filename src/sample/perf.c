@@ -35,6 +35,7 @@
 
 #include "perfrec.h"
 #include "sampler_impl.h"
+#include "target.h"
 
 #define STACK_USER_BYTES 8192   /* as perf: enough for most leaf chains */
 #define MAX_RECORD 65536        /* perf_event_header.size is 16 bits */
@@ -73,6 +74,8 @@ struct perf_sampler {
 	uint64_t samples, lost, malformed, foreign;
 	unsigned threads;
 	uint64_t threads_at;    /* when threads was counted */
+	uint64_t starttime;     /* of the target at open: tells a successor that
+				 * got the same PID from the target */
 	char desc[64];
 };
 
@@ -535,7 +538,14 @@ static int perf_target_gone(struct sampler *s)
 	/* state follows the last ')' (comm may contain anything) */
 	const char *p = strrchr(buf, ')');
 	int zombie = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	/* the PID now names another process (the target exited and the
+	 * number was reused): gone, whatever that process does */
+	struct proc_stat st;
+	int other = ps->starttime && parse_proc_stat(buf, &st) == 0 &&
+		    st.starttime != ps->starttime;
 	free(buf);
+	if (other)
+		return 1;
 	if (zombie) {
 		/* a main thread that called pthread_exit is a zombie while the
 		 * other threads go on: gone only when it is the last one */
@@ -699,6 +709,9 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 	struct perf_sampler *ps = xcalloc(1, sizeof *ps);
 	ps->base.ops = &perf_ops;
 	ps->pid = o->pid;
+	struct proc_stat pst;
+	if (target_thread_stat(o->pid, o->pid, &pst) == 0)
+		ps->starttime = pst.starttime;
 	ps->freq = o->freq;
 	ps->follow = o->tids == NULL || o->ntids <= 0;
 	ps->scratch = xmalloc(MAX_RECORD);

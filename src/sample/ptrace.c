@@ -56,8 +56,20 @@ struct psampler {
 	size_t head, tail;      /* producer writes head, consumer reads tail */
 	atomic_ullong samples, lost;
 	atomic_uint nthreads;
+	uint64_t starttime;     /* of the target at open: a PID reused by another
+				 * process has another one */
 	char desc[64];
 };
+
+/* 1 while pid still names the process we opened (not a successor that got
+ * the same number after it exited). */
+static int same_process(struct psampler *s)
+{
+	struct proc_stat st;
+	if (target_thread_stat(s->pid, s->pid, &st) < 0)
+		return 0;
+	return st.starttime == s->starttime;
+}
 
 static void regs_from_user(uint64_t *r, const struct user_regs_struct *u)
 {
@@ -150,6 +162,9 @@ static void *sampler_thread(void *arg)
 			free(tids);
 			tids = NULL;
 			ntids = target_tasks(s->pid, &tids);
+			/* never sample a stranger that got the target's PID */
+			if (ntids > 0 && !same_process(s))
+				ntids = 0;
 			if (ntids <= 0) {
 				ntids = 0;
 				atomic_store(&s->gone, 1);
@@ -255,7 +270,9 @@ static int ps_target_gone(struct sampler *b)
 	if (atomic_load(&s->gone))
 		return 1;
 	struct proc_stat st;
-	return target_thread_stat(s->pid, s->pid, &st) == 0 && (st.state == 'Z' || st.state == 'X');
+	if (target_thread_stat(s->pid, s->pid, &st) < 0)
+		return 0;       /* the sampler thread's listing decides */
+	return st.state == 'Z' || st.state == 'X' || st.starttime != s->starttime;
 }
 
 static void ps_stats(struct sampler *b, struct sampler_stats *st)
@@ -325,6 +342,9 @@ int sampler_ptrace_open(const struct sampler_opts *o, struct sampler **out,
 	s->q = xcalloc(QUEUE_SLOTS, sizeof *s->q);
 	pthread_mutex_init(&s->qlock, NULL);
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct proc_stat pst;
+	if (target_thread_stat(o->pid, o->pid, &pst) == 0)
+		s->starttime = pst.starttime;
 
 	/* Check permission up front, on the main thread, so the error is
 	 * clear and immediate rather than silent samples missing later. */
