@@ -17,6 +17,7 @@
 #include <linux/perf_event.h>
 
 #include "unwind.h"
+#include "cfi.h"
 
 struct unwinder {
 	struct symtab *st;
@@ -31,6 +32,7 @@ struct unwinder {
 	int more;               /* frames beyond max */
 	int beyond;             /* a read past the end of the copied stack */
 	uint64_t last_sp;
+	struct cfi_cache *cfi;  /* fast path: cached CFI rules (cfi.c) */
 	struct unwind_stats stats;
 };
 
@@ -245,6 +247,7 @@ static int ensure_attached(struct unwinder *u)
 		u->dwfl = d;
 		u->gen = g;
 		u->attached = 0;
+		cfi_cache_flush(u->cfi);
 	}
 	if (!d)
 		return 0;
@@ -259,6 +262,7 @@ static int ensure_attached(struct unwinder *u)
 			u->dwfl = d;
 			u->gen = g;
 			u->attached = 0;
+			cfi_cache_flush(u->cfi);
 		}
 		if (!d)
 			return 0;
@@ -284,6 +288,17 @@ static void dwarf_unwind(struct unwinder *u, const struct raw_sample *s)
 {
 	u->beyond = 0;
 	u->last_sp = 0;
+	/* Fast path: cached rules; libdwfl only for what they cannot do. */
+	int n = cfi_unwind(u->cfi, u->dwfl, s, u->pcs, u->max, &u->more, &u->beyond);
+	if (n != CFI_FALLBACK) {
+		u->n = n;
+		if (u->more || (u->beyond && u->n > 0))
+			mark_truncated(u);
+		return;
+	}
+	u->n = 0;
+	u->more = 0;
+	u->beyond = 0;
 	active = u;
 	if (dwfl_getthread_frames(u->dwfl, s->tid, frame_cb, u) != 0 && u->n == 0)
 		dbg("unwind: tid %d: %s", (int)s->tid, dwfl_errmsg(-1));
@@ -301,6 +316,7 @@ struct unwinder *unwinder_new(struct symtab *st, enum unwind_mode mode)
 	struct unwinder *u = xcalloc(1, sizeof *u);
 	u->st = st;
 	u->mode = mode;
+	u->cfi = cfi_cache_new();
 	return u;
 }
 
@@ -308,6 +324,8 @@ void unwinder_free(struct unwinder *u)
 {
 	/* The Dwfl (owned by the symtab) keeps our callbacks; they only run
 	 * inside dwfl_getthread_frames, and find their unwinder in `active`. */
+	if (u)
+		cfi_cache_free(u->cfi);
 	free(u);
 }
 
