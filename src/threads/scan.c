@@ -451,6 +451,12 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 		int got = GOT_NONE;
 		if (ps.state != 'T' && ps.state != 't' && ps.state != 'D') {
 			got = seize_read(&c, tid, regs, &len, &stop);
+			/* EPERM: traced by someone else. When that is our own
+			 * ptrace sampler it lets go within microseconds. */
+			for (int k = 0; got == GOT_EPERM && k < 3; k++) {
+				sleep_ns_(50000);
+				got = seize_read(&c, tid, regs, &len, &stop);
+			}
 			if (got == GOT_GONE)
 				continue;
 			if (stop > stats.max_stop_ns)
