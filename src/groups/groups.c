@@ -211,7 +211,9 @@ static char *top_frame_of(const uint64_t *pcs, uint32_t n, resolve_fn resolve, v
 			if (plumbing_module(loc->mod ? loc->mod->name : NULL) ||
 			    plumbing_module(loc->mod ? loc->mod->path : NULL))
 				continue;
-			if (starts_with(fn, "runtime."))
+			/* Go: the runtime ("runtime.gopark") and its internal
+			 * packages ("runtime/internal/syscall.Syscall6") */
+			if (starts_with(fn, "runtime.") || starts_with(fn, "runtime/"))
 				continue;
 			return xstrdup(fn);
 		}
@@ -536,9 +538,16 @@ int groups_view(struct groups *g, const struct group_view **out)
 void groups_print_table(struct groups *g, FILE *f, const char *kind)
 {
 	const struct group_view *v;
-	int n = groups_view(g, &v);
+	int n = groups_view(g, &v), empty = 0;
 	fprintf(f, "%7s  %7s  %-10s  %-24s  %s\n", "COUNT", "DELTA1M", "STATE", "WAIT", "TOP-FRAME");
 	for (int i = 0; i < n; i++) {
+		/* Groups that are empty now stay in the view (their history
+		 * shows in the TUI) but would crowd a text table: running
+		 * threads leave a new one-member group at nearly every scan. */
+		if (v[i].count == 0) {
+			empty++;
+			continue;
+		}
 		char wait[25];
 		/* Fixed-width, no spaces inside a column. */
 		snprintf(wait, sizeof wait, "%s", v[i].wait && *v[i].wait ? v[i].wait : "-");
@@ -549,6 +558,9 @@ void groups_print_table(struct groups *g, FILE *f, const char *kind)
 			v[i].count, v[i].delta_1m, *v[i].states ? v[i].states : "-", wait,
 			v[i].top_frame, v[i].suspect ? "  LEAK?" : "");
 	}
+	if (empty)
+		fprintf(f, "(%d more group%s with no %s now)\n", empty, empty == 1 ? "" : "s",
+			kind ? kind : "members");
 	if (!g->scans)
 		fprintf(f, "(no %s scan yet)\n", kind ? kind : "stack");
 }

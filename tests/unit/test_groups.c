@@ -1,6 +1,7 @@
 /* Unit tests for stack groups and the leak rule (src/groups/groups.c), with
  * a fake resolver: pc 0xFFLL -> function FF, line LL/16. Functions 0x70..
- * live in libc.so.6, 0x60.. are named runtime.*, 0x50 has an inline frame. */
+ * live in libc.so.6, 0x60.. are named runtime.* (0x68.. runtime/internal/x.*),
+ * 0x50 has an inline frame. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -37,7 +38,9 @@ static const struct sym_loc *fake_resolve(void *ctx, uint64_t pc)
 	f->pc = pc;
 	f->loc.pc = pc;
 	f->loc.mod = fn >= 0x70 ? &libc_mod : &app_mod;
-	if (fn >= 0x60 && fn < 0x70)
+	if (fn >= 0x68 && fn < 0x70)
+		snprintf(f->name[0], sizeof f->name[0], "runtime/internal/x.f%02x", fn);
+	else if (fn >= 0x60 && fn < 0x70)
 		snprintf(f->name[0], sizeof f->name[0], "runtime.f%02x", fn);
 	else
 		snprintf(f->name[0], sizeof f->name[0], "f%02x", fn);
@@ -109,7 +112,7 @@ static void test_group_by_symbolized_stack(void **state)
 static void test_top_frame_rules(void **state)
 {
 	struct groups *g = groups_new();
-	uint64_t go[] = { 0x6010, 0x6120, 0x3030, 0x7040 };    /* runtime.*, runtime.*, f30 */
+	uint64_t go[] = { 0x6010, 0x6820, 0x3030, 0x7040 };    /* runtime.*, runtime/internal/..., f30 */
 	uint64_t all_libc[] = { 0x7010, 0x7120 };
 	uint64_t inl[] = { 0x7010, 0x5010 };                   /* f50 inlined in g50 */
 	struct group_member m[] = {
@@ -293,6 +296,16 @@ static void test_disappear_and_drop(void **state)
 	assert_int_equal(v->history[0], 4);
 	assert_int_equal(v->history[1], 0);
 	assert_string_equal(v->states, "");
+	/* the batch table leaves empty groups out, and says so */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	groups_print_table(g, f, "threads");
+	fclose(f);
+	assert_null(strstr(buf, "f11"));
+	assert_non_null(strstr(buf, "f12"));
+	assert_non_null(strstr(buf, "(1 more group with no threads now)"));
+	free(buf);
 	/* sorted after the live group */
 	const struct group_view *all;
 	assert_int_equal(groups_view(g, &all), 2);
