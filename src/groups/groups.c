@@ -13,7 +13,9 @@
  * 0 for the scans before it existed). The ring is stored twice in a row so
  * the view can hand out the last n counts as one contiguous array without
  * copying. A group whose count drops to 0 stays (showing 0) until it has
- * been 0 for the whole history, then it is dropped.
+ * been 0 for the whole history, then it is dropped; small passing groups
+ * (never more than 2 members: a running thread caught somewhere) go after
+ * 30 empty scans.
  *
  * Leak rule (man page: LEAK SUSPECTS). Let N be the number of scans so far
  * (at most GROUPS_HISTORY) and take the counts of the group over the last
@@ -44,6 +46,12 @@
 #define LEAK_MIN_GROWTH 3
 #define LEAK_MIN_STEPS 3
 #define DELTA_SPAN_NS (60ull * 1000000000ull)
+/* Groups that never had more than SMALL_PEAK members go after SMALL_KEEP
+ * empty scans instead of GROUPS_HISTORY: a running thread is caught in a
+ * different line at nearly every scan, and each such passing group would
+ * otherwise hold 8 KiB of history for the whole history length. */
+#define SMALL_PEAK 2
+#define SMALL_KEEP 30
 
 struct grp {
 	uint32_t id;
@@ -53,6 +61,7 @@ struct grp {
 	int64_t hist[2 * H];
 	int64_t count;
 	uint64_t last_nonzero;     /* scan number */
+	int64_t peak;              /* highest count ever */
 	uint64_t first_seen_ns;
 	char states[64];
 	char *wait;
@@ -514,9 +523,12 @@ void groups_update(struct groups *g, uint64_t t_ns,
 	for (size_t i = 0; i < g->ng; i++) {
 		struct grp *p = g->g[i];
 		p->hist[s % H] = p->hist[s % H + H] = p->count;
+		if (p->count > p->peak)
+			p->peak = p->count;
 		if (p->count > 0) {
 			p->last_nonzero = s;
-		} else if (s - p->last_nonzero >= H) {
+		} else if (s - p->last_nonzero >= H ||
+			   (p->peak <= SMALL_PEAK && s - p->last_nonzero >= SMALL_KEEP)) {
 			grp_free(p);
 			continue;
 		}

@@ -283,6 +283,21 @@ static void test_leak_stops(void **state)
 	groups_free(g);
 }
 
+/* Small passing groups (a running thread) go after 30 empty scans. */
+static void test_small_groups_dropped_early(void **state)
+{
+	struct groups *g = groups_new();
+	scan(g, SEC, 2, 5);
+	int s;
+	for (s = 2; s < 31; s++)
+		scan(g, (uint64_t)s * SEC, 0, 5);
+	assert_non_null(find_top(g, "f11"));     /* 0 for 29 scans */
+	scan(g, (uint64_t)s * SEC, 0, 5);
+	assert_null(find_top(g, "f11"));         /* 0 for 30 scans */
+	assert_non_null(find_top(g, "f12"));
+	groups_free(g);
+}
+
 /* Groups that disappear keep their history at 0, then are dropped. */
 static void test_disappear_and_drop(void **state)
 {
@@ -394,6 +409,7 @@ int main(void)
 		cmocka_unit_test_setup(test_leak_noisy_and_jump, reset_cache),
 		cmocka_unit_test_setup(test_leak_stops, reset_cache),
 		cmocka_unit_test_setup(test_disappear_and_drop, reset_cache),
+		cmocka_unit_test_setup(test_small_groups_dropped_early, reset_cache),
 		cmocka_unit_test_setup(test_delta_1m, reset_cache),
 		cmocka_unit_test_setup(test_reset_and_empty, reset_cache),
 	};
