@@ -58,7 +58,10 @@ struct smod {
 	unsigned dev_major, dev_minor;
 	uint64_t inode;
 	int alive;                   /* in the current maps */
-	Dwfl_Module *dm;             /* NULL when retired or anon */
+	Dwfl_Module *dm;             /* NULL when retired or anon; a dead module
+				      * keeps it while dm_dwfl lives (old_dwfl),
+				      * to name samples taken before an exec */
+	Dwfl *dm_dwfl;               /* the Dwfl dm belongs to */
 	int elf_state;               /* 0 not tried, 1 ok, -1 no ELF */
 	uint64_t bias;
 	int go_checked;
@@ -68,11 +71,27 @@ struct smod {
 	int cus_state;               /* 0 not built, 1 built */
 	struct cu_range *cus;
 	size_t ncus;
+	struct cu_funcs *funcs;      /* open addressing by cu_addr */
+	size_t nfuncs, capfuncs;
 };
 
 struct cu_range {
 	Dwarf_Addr lo, hi;
 	Dwarf_Die cu;
+};
+
+/* The functions of one CU by address, so a lookup descends into one
+ * function instead of walking the whole CU (dwarf_getscopes and
+ * dwarf_getscopes_die walk every type of a C++ CU: seconds per address in
+ * a 10 MB CU). */
+struct fn_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die die;
+};
+struct cu_funcs {
+	void *cu_addr;               /* the CU DIE's address: the key */
+	struct fn_range *f;
+	size_t n;
 };
 
 struct arena_blk {
@@ -543,6 +562,15 @@ static int same_module(const struct smod *m, const struct mgroup *g)
 	return 1;
 }
 
+static void free_funcs(struct smod *m)
+{
+	for (size_t i = 0; i < m->capfuncs; i++)
+		free(m->funcs[i].f);
+	free(m->funcs);
+	m->funcs = NULL;
+	m->nfuncs = m->capfuncs = 0;
+}
+
 static int report(struct symtab *st, struct smod *m)
 {
 	/* One byte short: libdwfl's address table (segment.c, reify_segments)
@@ -560,11 +588,13 @@ static int report(struct symtab *st, struct smod *m)
 	dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
 	*ud = m;
 	m->dm = dm;
+	m->dm_dwfl = st->dwfl;
 	m->elf_state = 0;       /* a new Dwfl opens the file again */
 	free(m->cus);           /* its DIEs belonged to the old Dwfl */
 	m->cus = NULL;
 	m->ncus = 0;
 	m->cus_state = 0;
+	free_funcs(m);
 	return 0;
 }
 
@@ -617,8 +647,9 @@ static int do_refresh(struct symtab *st)
 	for (size_t j = 0; j < nold; j++) {
 		struct smod *m = st->mods[j];
 		if (m->alive && !seen[j]) {
+			/* dm stays: samples taken before the change (exec,
+			 * dlclose) still name their functions from it */
 			m->alive = 0;
-			m->dm = NULL;
 			if (m->kind == MOD_ANON)
 				removed_anon++;
 			else
@@ -637,8 +668,12 @@ static int do_refresh(struct symtab *st)
 		 * it and re-attaches when it sees the new generation. */
 		Dwfl *d = new_dwfl(st);
 		if (d) {
-			if (st->old_dwfl)
+			if (st->old_dwfl) {
+				for (size_t j = 0; j < st->nmods; j++)
+					if (st->mods[j]->dm_dwfl == st->old_dwfl)
+						st->mods[j]->dm = NULL;
 				dwfl_end(st->old_dwfl);
+			}
 			st->old_dwfl = st->dwfl;
 			st->dwfl = d;
 			dwfl_report_begin(d);
@@ -790,6 +825,7 @@ void symtab_close(struct symtab *st)
 		if (st->mods[i]->go)
 			gopclntab_close(st->mods[i]->go);
 		free(st->mods[i]->cus);
+		free_funcs(st->mods[i]);
 		free(st->mods[i]->dwfl_name);
 		free(st->mods[i]);
 	}
@@ -1016,6 +1052,135 @@ static Dwarf_Die *find_cu(struct smod *m, uint64_t pc, Dwarf_Addr *bias)
 /* The inline chain at pc from DWARF, innermost first, ending with the
  * subprogram the code belongs to (as eu-addr2line -i), and the line of the
  * innermost frame from the CU's line table. */
+static int fn_range_cmp(const void *a, const void *b)
+{
+	const struct fn_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+struct fvec {
+	struct fn_range *f;
+	size_t n, cap;
+};
+
+/* Defining subprograms with code, at CU level and in namespaces/modules
+ * (C, C++, Go and Rust put them there). With DW_AT_sibling (GCC) this
+ * skips every subtree; without (clang) libdw walks them, once per CU. */
+static void index_scope(Dwarf_Die *parent, struct fvec *v, int depth)
+{
+	Dwarf_Die c;
+	if (depth > 32 || dwarf_child(parent, &c) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&c);
+		if (tag == DW_TAG_subprogram) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t o = 0;
+			while ((o = dwarf_ranges(&c, o, &base, &lo, &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				if (v->n == v->cap) {
+					v->cap = v->cap ? v->cap * 2 : 256;
+					v->f = xrealloc(v->f, v->cap * sizeof *v->f);
+				}
+				v->f[v->n++] = (struct fn_range){ lo, hi, c };
+			}
+		} else if (tag == DW_TAG_namespace || tag == DW_TAG_module) {
+			index_scope(&c, v, depth + 1);
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+}
+
+static size_t hash_ptr(const void *p, size_t cap)
+{
+	return (size_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+static const struct cu_funcs *cu_funcs(struct smod *m, Dwarf_Die *cu)
+{
+	if (m->capfuncs) {
+		for (size_t i = hash_ptr(cu->addr, m->capfuncs);; i = (i + 1) & (m->capfuncs - 1)) {
+			if (!m->funcs[i].cu_addr)
+				break;
+			if (m->funcs[i].cu_addr == cu->addr)
+				return &m->funcs[i];
+		}
+	}
+	if (2 * (m->nfuncs + 1) > m->capfuncs) {
+		size_t ncap = m->capfuncs ? m->capfuncs * 2 : 64;
+		struct cu_funcs *n = xcalloc(ncap, sizeof *n);
+		for (size_t i = 0; i < m->capfuncs; i++) {
+			if (!m->funcs[i].cu_addr)
+				continue;
+			size_t k = hash_ptr(m->funcs[i].cu_addr, ncap);
+			while (n[k].cu_addr)
+				k = (k + 1) & (ncap - 1);
+			n[k] = m->funcs[i];
+		}
+		free(m->funcs);
+		m->funcs = n;
+		m->capfuncs = ncap;
+	}
+	struct fvec v = { 0 };
+	index_scope(cu, &v, 0);
+	qsort(v.f, v.n, sizeof *v.f, fn_range_cmp);
+	size_t k = hash_ptr(cu->addr, m->capfuncs);
+	while (m->funcs[k].cu_addr)
+		k = (k + 1) & (m->capfuncs - 1);
+	m->funcs[k] = (struct cu_funcs){ cu->addr, v.f, v.n };
+	m->nfuncs++;
+	return &m->funcs[k];
+}
+
+/* The chain of scopes containing addr, innermost first: down from the
+ * function through the inlined instances and blocks that contain addr.
+ * Returns its length (0 if no indexed function contains addr). */
+static int scope_chain(struct smod *m, Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die *chain, int max)
+{
+	const struct cu_funcs *cf = cu_funcs(m, cu);
+	size_t lo = 0, hi = cf->n;          /* first function with lo > addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cf->f[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct fn_range *fn = NULL;
+	for (size_t i = lo, k = 0; i > 0 && k < 8 && !fn; i--, k++)
+		if (addr >= cf->f[i - 1].lo && addr < cf->f[i - 1].hi)
+			fn = &cf->f[i - 1];
+	if (!fn)
+		return 0;
+	Dwarf_Die path[256];
+	int n = 0;
+	path[n++] = fn->die;
+	for (int found = 1; found && n < 256;) {
+		found = 0;
+		Dwarf_Die c;
+		if (dwarf_child(&path[n - 1], &c) != 0)
+			break;
+		do {
+			int tag = dwarf_tag(&c);
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+			     tag == DW_TAG_subprogram || tag == DW_TAG_entry_point ||
+			     tag == DW_TAG_try_block || tag == DW_TAG_catch_block) &&
+			    dwarf_haspc(&c, addr) == 1) {
+				path[n++] = c;
+				found = 1;
+				break;
+			}
+		} while (dwarf_siblingof(&c, &c) == 0);
+	}
+	int k = 0;
+	for (int i = n - 1; i >= 0 && k < max; i--)
+		chain[k++] = path[i];
+	return k;
+}
+
+/* The inline chain at pc from DWARF, innermost first, ending with the
+ * subprogram the code belongs to (as eu-addr2line -i), and the line of the
+ * innermost frame from the CU's line table. */
 static int dwarf_frames(struct symtab *st, struct smod *m, uint64_t pc, struct fr *f, int max)
 {
 	Dwarf_Addr bias;
@@ -1032,21 +1197,26 @@ static int dwarf_frames(struct symtab *st, struct smod *m, uint64_t pc, struct f
 		lfile += 2;
 	f[0].file = intern(st, lfile);
 	f[0].line = lfile ? lline : 0;
-	Dwarf_Die *scopes = NULL;
-	int ns = dwarf_getscopes(cu, pc - bias, &scopes);
-	if (ns <= 0) {
+
+	Dwarf_Die fast[256];
+	Dwarf_Die *chain = fast, *slow = NULL;
+	int nc = scope_chain(m, cu, pc - bias, fast, 256);
+	if (nc == 0) {
+		/* Not a function we indexed (one nested in a type, say): the
+		 * general but slow search. dwarf_getscopes continues past an
+		 * inlined instance into the scopes of its abstract
+		 * definition; the physical nesting (who inlined whom) is the
+		 * DIE chain of the innermost scope. */
+		Dwarf_Die *scopes = NULL;
+		int ns = dwarf_getscopes(cu, pc - bias, &scopes);
+		if (ns > 0)
+			nc = dwarf_getscopes_die(&scopes[0], &slow);
 		free(scopes);
-		return f[0].file ? 1 : 0;   /* a line but no function */
-	}
-	/* dwarf_getscopes continues past an inlined instance into the
-	 * scopes of its abstract definition; the physical nesting (who
-	 * inlined whom) is the DIE chain of the innermost scope. */
-	Dwarf_Die *chain = NULL;
-	int nc = dwarf_getscopes_die(&scopes[0], &chain);
-	free(scopes);
-	if (nc <= 0) {
-		free(chain);
-		return f[0].file ? 1 : 0;
+		if (nc <= 0) {
+			free(slow);
+			return f[0].file ? 1 : 0;   /* a line but no function */
+		}
+		chain = slow;
 	}
 	int n = 0;
 	Dwarf_Die *inner = NULL;
@@ -1065,7 +1235,7 @@ static int dwarf_frames(struct symtab *st, struct smod *m, uint64_t pc, struct f
 		if (tag != DW_TAG_inlined_subroutine)
 			break;
 	}
-	free(chain);
+	free(slow);
 	return n;
 }
 
@@ -1161,6 +1331,18 @@ static struct sym_loc *resolve_jit(struct symtab *st, struct smod *m, uint64_t p
 	return make_named(st, pc, m, name ? name : "[unknown]");
 }
 
+/* A module gone from the maps (exec, dlclose) whose libdwfl handle is still
+ * open: the code samples taken before the change ran. Newest first. */
+static struct smod *find_dead_module(struct symtab *st, uint64_t pc)
+{
+	for (size_t i = st->nmods; i-- > 0;) {
+		struct smod *m = st->mods[i];
+		if (!m->alive && m->dm && m->kind != MOD_ANON && pc >= m->low && pc < m->high)
+			return m;
+	}
+	return NULL;
+}
+
 static struct smod *find_module(struct symtab *st, uint64_t pc)
 {
 	Dwfl_Module *dm = st->dwfl ? dwfl_addrmodule(st->dwfl, pc) : NULL;
@@ -1190,6 +1372,8 @@ const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)
 	struct smod *m = find_module(st, pc);
 	if (!m && symtab_refresh(st, 0) == 0)
 		m = find_module(st, pc);
+	if (!m)
+		m = find_dead_module(st, pc);
 	if (!m)
 		l = make_named(st, pc, NULL, "[unknown]");
 	else if (m->kind == MOD_ANON)
