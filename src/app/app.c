@@ -74,9 +74,15 @@ static void mark_done(struct app *a, int exited)
 	}
 }
 
+/* Reap the launched command once it has exited. waitid(WEXITED) only: a
+ * plain waitpid would also consume the ptrace stops the scanner and the
+ * ptrace sampler wait for on this child. */
 static void reap_child(struct app *a)
 {
-	if (a->child > 0 && waitpid(a->child, NULL, WNOHANG) == a->child)
+	siginfo_t si;
+	si.si_pid = 0;
+	if (a->child > 0 && waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG) == 0 &&
+	    si.si_pid == a->child)
 		a->child = -1;
 }
 
@@ -506,15 +512,19 @@ int app_write(struct app *a, const char *path, enum profile_kind kind,
 		const struct group_view *v = NULL;
 		int n = g ? groups_view(g, &v) : 0;
 		struct group_sample *gs = xcalloc((size_t)n + 1, sizeof *gs);
+		int k = 0;
 		for (int i = 0; i < n; i++) {
-			gs[i].pcs = v[i].pcs;
-			gs[i].n = v[i].n;
-			gs[i].count = v[i].count;
-			gs[i].state = v[i].states;
-			gs[i].wait = v[i].wait && *v[i].wait ? v[i].wait : NULL;
+			if (v[i].count <= 0)
+				continue;   /* groups kept only for their history */
+			struct group_sample *g1 = &gs[k++];
+			g1->pcs = v[i].pcs;
+			g1->n = v[i].n;
+			g1->count = v[i].count;
+			g1->state = v[i].states;
+			g1->wait = v[i].wait && *v[i].wait ? v[i].wait : NULL;
 		}
 		r = export_groups(path, kind == PROFILE_GOROUTINES ? "goroutine" : "threads",
-				  gs, (size_t)n, &x);
+				  gs, (size_t)k, &x);
 		free(gs);
 	}
 	app_unlock(a);
