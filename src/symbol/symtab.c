@@ -1146,10 +1146,18 @@ static int scope_chain(struct smod *m, Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die
 		else
 			hi = mid;
 	}
+	/* Aliases (glibc's assembly: symlinkat and __GI_symlinkat) share a
+	 * range: take the smallest range, then the first DIE, as
+	 * dwarf_getscopes would. */
 	const struct fn_range *fn = NULL;
-	for (size_t i = lo, k = 0; i > 0 && k < 8 && !fn; i--, k++)
-		if (addr >= cf->f[i - 1].lo && addr < cf->f[i - 1].hi)
-			fn = &cf->f[i - 1];
+	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
+		const struct fn_range *x = &cf->f[i - 1];
+		if (addr < x->lo || addr >= x->hi)
+			continue;
+		if (!fn || x->hi - x->lo < fn->hi - fn->lo ||
+		    (x->hi - x->lo == fn->hi - fn->lo && x->die.addr < fn->die.addr))
+			fn = x;
+	}
 	if (!fn)
 		return 0;
 	Dwarf_Die path[256];
