@@ -1378,13 +1378,22 @@ const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)
 	if (l)
 		return l;
 	struct smod *m = find_module(st, pc);
-	if (!m && symtab_refresh(st, 0) == 0)
-		m = find_module(st, pc);
+	int reread = 0;
+	if (!m && now_ns() - st->last_refresh >= REFRESH_MIN_NS) {
+		reread = 1;
+		if (do_refresh(st) >= 0)
+			m = find_module(st, pc);
+	}
 	if (!m)
 		m = find_dead_module(st, pc);
-	if (!m)
+	if (!m) {
 		l = make_named(st, pc, NULL, "[unknown]");
-	else if (m->kind == MOD_ANON)
+		/* Not cached while the maps we hold may be older than the
+		 * sample (a dlopen within the rate limit): a later lookup
+		 * re-reads them. */
+		if (!reread)
+			return l;
+	} else if (m->kind == MOD_ANON)
 		l = resolve_jit(st, m, pc);
 	else
 		l = resolve_file(st, m, pc);
