@@ -189,4 +189,29 @@ test_binary_replaced_by_truncated() { replaced_case truncated; }
 test_binary_replaced_by_other_elf() { replaced_case other; }
 test_binary_deleted()               { replaced_case deleted; }
 
+# ---- files and privileges (end to end; unit tests: test_outfile) -----------
+
+# Outputs are 0644 or stricter whatever the umask; run through sudo (as
+# root with SUDO_UID/SUDO_GID), they belong to the invoking user; an
+# explicit -o replaces an existing file atomically (new inode, no partial).
+test_output_mode_and_sudo_owner() {
+	need || return 1
+	[ "$(id -u)" -eq 0 ] || { fail "needs root to check sudo ownership"; return 1; }
+	start_target "$WLBIN/cpusplit-fp" || return 1
+	mkdir -p "$TMPD/own" && chmod 0777 "$TMPD/own"
+	( umask 000; profile "$TMPD/own/a.pb.gz" -p "$T" -d 1 -F 199 ) || return 1
+	local mode
+	mode=$(stat -c %a "$TMPD/own/a.pb.gz")
+	[ $((0$mode & 0133)) -eq 0 ] || { fail "output mode $mode with umask 000 (want 0644 or stricter)"; return 1; }
+	SUDO_UID=65534 SUDO_GID=65534 profile "$TMPD/own/b.folded" -p "$T" -d 1 -F 199 || return 1
+	[ "$(stat -c %u:%g "$TMPD/own/b.folded")" = 65534:65534 ] ||
+		{ fail "under sudo the output belongs to $(stat -c %u:%g "$TMPD/own/b.folded"), want the invoking user 65534:65534"; return 1; }
+	local ino
+	ino=$(stat -c %i "$TMPD/own/a.pb.gz")
+	profile "$TMPD/own/a.pb.gz" -p "$T" -d 1 -F 199 || return 1
+	[ "$(stat -c %i "$TMPD/own/a.pb.gz")" != "$ino" ] || { fail "-o rewrote the file in place (no temp + rename)"; return 1; }
+	[ -z "$(ls -A "$TMPD/own" | grep -vxE 'a.pb.gz|b.folded')" ] || { fail "temporary files left: $(ls -A "$TMPD/own")"; return 1; }
+	kill_bg "$T"
+}
+
 run_tests
