@@ -494,6 +494,63 @@ static int find_elf_cb(Dwfl_Module *dm, void **userdata, const char *modname,
 	return fd;
 }
 
+static int exists(const char *dir, const char *sub, const char *name)
+{
+	char p[PATH_MAX * 2 + 16];
+	struct stat sb;
+	if (snprintf(p, sizeof p, "%s%s/%s", dir, sub, name) >= (int)sizeof p)
+		return 0;
+	return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* libdwfl's standard search (build-id, then .gnu_debuglink next to the
+ * file, in .debug/ and under each debug directory), but without its last
+ * resort, the debuginfod client, unless the user asked for one with
+ * DEBUGINFOD_URLS: libdw would otherwise dlopen libdebuginfod and its ~30
+ * libraries (curl, gnutls, kerberos...) on the first module without debug
+ * info (the vdso, always). */
+static int find_debuginfo_cb(Dwfl_Module *dm, void **userdata, const char *modname,
+			     Dwarf_Addr base, const char *file_name,
+			     const char *debuglink_file, GElf_Word debuglink_crc,
+			     char **debuginfo_file_name)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (urls && *urls)
+		return dwfl_standard_find_debuginfo(dm, userdata, modname, base, file_name,
+						    debuglink_file, debuglink_crc,
+						    debuginfo_file_name);
+	int fd = dwfl_build_id_find_debuginfo(dm, userdata, modname, base, file_name,
+					      debuglink_file, debuglink_crc,
+					      debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	/* The path search, only when one of its candidates exists. */
+	if (!file_name && !(debuglink_file && debuglink_file[0] == '/'))
+		return -1;
+	char name[PATH_MAX], dir[PATH_MAX];
+	const char *b = file_name ? strrchr(file_name, '/') : NULL;
+	if (debuglink_file)
+		snprintf(name, sizeof name, "%s", debuglink_file);
+	else
+		snprintf(name, sizeof name, "%s.debug", b ? b + 1 : file_name);
+	snprintf(dir, sizeof dir, "%.*s", b ? (int)(b - file_name) : 0, b ? file_name : "");
+	struct stat sb;
+	int found = name[0] == '/' ? stat(name, &sb) == 0 :
+		    exists(dir, "", name) || exists(dir, "/.debug", name) ||
+		    exists("/usr/lib/debug", dir, name) || exists("/usr/lib/debug", "", name);
+	struct smod *m = *userdata;
+	if (!found && m && m->st->root[0]) {
+		char rd[PATH_MAX + 64];
+		snprintf(rd, sizeof rd, "%s/usr/lib/debug", m->st->root);
+		found = exists(rd, dir, name) || exists(rd, "", name);
+	}
+	if (!found)
+		return -1;
+	return dwfl_standard_find_debuginfo(dm, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc,
+					    debuginfo_file_name);
+}
+
 /* ---- modules ------------------------------------------------------------ */
 
 static struct smod *new_module(struct symtab *st, const struct mgroup *g)
@@ -779,7 +836,7 @@ struct symtab *symtab_open(pid_t pid)
 		st->debugpath = xstrdup(buf);
 	}
 	st->cb.find_elf = find_elf_cb;
-	st->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	st->cb.find_debuginfo = find_debuginfo_cb;
 	st->cb.section_address = dwfl_offline_section_address;
 	st->cb.debuginfo_path = st->debugpath ? &st->debugpath : NULL;
 
