@@ -138,6 +138,7 @@ struct symtab {
 
 	struct sym_loc truncated;
 	struct sym_frame truncated_frame;
+	const char *str_unknown;     /* interned "[unknown]" */
 };
 
 /* ---- arena and interned strings ----------------------------------------- */
@@ -856,6 +857,7 @@ struct symtab *symtab_open(pid_t pid)
 		 st->root[0] ? st->root : "", nspid);
 
 	st->truncated_frame.func = "[truncated]";
+	st->str_unknown = intern(st, "[unknown]");
 	st->truncated.pc = CTOP_TRUNCATED_PC;
 	st->truncated.nframes = 1;
 	st->truncated.frames = &st->truncated_frame;
@@ -1365,23 +1367,27 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 	return make_loc(st, pc, m, f, n);
 }
 
-static void perfmap_poll(struct symtab *st)
+/* Opens or re-reads the JIT map when due. 1 if it has new entries (and
+ * the cached JIT results were dropped). */
+static int perfmap_poll(struct symtab *st)
 {
 	uint64_t now = now_ns();
 	if (!st->pm) {
 		if (st->pm_last_open && now - st->pm_last_open < PERFMAP_OPEN_NS)
-			return;
+			return 0;
 		st->pm_last_open = now;
 		st->pm = perfmap_open(st->perfmap_path, st->uid0, st->uid1);
 		if (!st->pm)
-			return;
+			return 0;
 		dbg("reading JIT symbols from %s", st->perfmap_path);
 	} else if (now - st->pm_last_poll < PERFMAP_POLL_NS) {
-		return;
+		return 0;
 	}
 	st->pm_last_poll = now;
-	if (perfmap_update(st->pm) > 0)
-		cache_purge(st, PURGE_ANON);
+	if (perfmap_update(st->pm) <= 0)
+		return 0;
+	cache_purge(st, PURGE_ANON);
+	return 1;
 }
 
 static struct sym_loc *resolve_jit(struct symtab *st, struct smod *m, uint64_t pc)
@@ -1432,6 +1438,11 @@ const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)
 	if (pc == CTOP_TRUNCATED_PC)
 		return &st->truncated;
 	struct sym_loc *l = cache_get(st, pc);
+	/* JIT code sampled before the JIT wrote its map line: ask again when
+	 * the map has grown */
+	if (l && l->mod && ((const struct smod *)l->mod)->kind == MOD_ANON &&
+	    l->frames[0].func == st->str_unknown && perfmap_poll(st))
+		l = cache_get(st, pc);
 	if (l)
 		return l;
 	struct smod *m = find_module(st, pc);
