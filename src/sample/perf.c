@@ -39,6 +39,7 @@
 
 #define STACK_USER_BYTES 8192   /* as perf: enough for most leaf chains */
 #define MAX_RECORD 65536        /* perf_event_header.size is 16 bits */
+#define GONE_POLL_NS 250000000u /* target_gone reads /proc at most this often */
 
 struct ring {
 	int fd;                 /* dummy event on ourselves, owns the buffer */
@@ -74,6 +75,8 @@ struct perf_sampler {
 	uint64_t samples, lost, malformed, foreign;
 	unsigned threads;
 	uint64_t threads_at;    /* when threads was counted */
+	uint64_t gone_at;       /* last /proc look in target_gone */
+	int gone;               /* target_gone said 1 */
 	uint64_t starttime;     /* of the target at open: tells a successor that
 				 * got the same PID from the target */
 	char desc[64];
@@ -524,11 +527,10 @@ static int perf_drain(struct sampler *s, sample_cb cb, void *arg)
 	return d.n;
 }
 
-static int perf_target_gone(struct sampler *s)
+/* What /proc says: a zombie, a PID that names another process now, or no
+ * -t thread left. 1 gone, 0 not. */
+static int target_gone_proc(struct perf_sampler *ps)
 {
-	struct perf_sampler *ps = (struct perf_sampler *)s;
-	if (kill(ps->pid, 0) < 0 && errno == ESRCH)
-		return 1;
 	char path[64], *buf = NULL;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)ps->pid);
 	if (read_file(path, &buf) < 0) {
@@ -565,6 +567,23 @@ static int perf_target_gone(struct sampler *s)
 		return 1;
 	}
 	return 0;
+}
+
+static int perf_target_gone(struct sampler *s)
+{
+	struct perf_sampler *ps = (struct perf_sampler *)s;
+	if (ps->gone)
+		return 1;       /* a target that is gone stays gone */
+	if (kill(ps->pid, 0) < 0 && errno == ESRCH)
+		return ps->gone = 1;
+	/* The collector asks after every wakeup (~20 a second); reading
+	 * /proc each time was half of its CPU on a busy target. A zombie or
+	 * a reused PID is noticed within GONE_POLL_NS instead. */
+	uint64_t now = now_ns();
+	if (ps->gone_at && now - ps->gone_at < GONE_POLL_NS)
+		return 0;
+	ps->gone_at = now;
+	return ps->gone = target_gone_proc(ps);
 }
 
 static unsigned count_threads(struct perf_sampler *ps)
