@@ -73,6 +73,19 @@ struct smod {
 	size_t ncus;
 	struct cu_funcs *funcs;      /* open addressing by cu_addr */
 	size_t nfuncs, capfuncs;
+	/* ELF symbols by address: libdwfl 0.188 scans the whole symbol table
+	 * for every dwfl_module_addrinfo (40 ms per address in node) */
+	int syms_state;              /* 0 not built, 1 built */
+	struct sym_ent *syms;
+	size_t nsyms;
+};
+
+#define SYM_SIZELESS 4
+struct sym_ent {
+	GElf_Addr addr;              /* runtime address */
+	GElf_Xword size;             /* for sizeless ones: to their section's end */
+	const char *name;            /* in the ELF's string table */
+	int rank;                    /* lower wins among aliases */
 };
 
 struct cu_range {
@@ -653,6 +666,10 @@ static int report(struct symtab *st, struct smod *m)
 	m->ncus = 0;
 	m->cus_state = 0;
 	free_funcs(m);
+	free(m->syms);          /* names pointed into the old ELF */
+	m->syms = NULL;
+	m->nsyms = 0;
+	m->syms_state = 0;
 	return 0;
 }
 
@@ -884,6 +901,7 @@ void symtab_close(struct symtab *st)
 		if (st->mods[i]->go)
 			gopclntab_close(st->mods[i]->go);
 		free(st->mods[i]->cus);
+		free(st->mods[i]->syms);
 		free_funcs(st->mods[i]);
 		free(st->mods[i]->dwfl_name);
 		free(st->mods[i]);
@@ -1306,13 +1324,94 @@ static int dwarf_frames(struct symtab *st, struct smod *m, uint64_t pc, struct f
 	return n;
 }
 
+static int sym_ent_cmp(const void *a, const void *b)
+{
+	const struct sym_ent *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	return strcmp(x->name, y->name);
+}
+
+/* Function symbols of the module (.symtab, else .dynsym, plus
+ * .gnu_debugdata), sorted, one per address: global before weak before
+ * local, sized before sizeless, glibc's __GI_ aliases last. */
+static void build_sym_index(struct smod *m)
+{
+	m->syms_state = 1;
+	int n = dwfl_module_getsymtab(m->dm);
+	if (n <= 0)
+		return;
+	m->syms = xmalloc((size_t)n * sizeof *m->syms);
+	for (int i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf = NULL;
+		Dwarf_Addr bias = 0;
+		const char *name = dwfl_module_getsym_info(m->dm, i, &sym, &addr, &shndx, &elf, &bias);
+		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+		if (!name || !*name || shndx == SHN_UNDEF || shndx == SHN_ABS ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
+			continue;
+		GElf_Xword size = sym.st_size;
+		if (!size) {
+			/* a label: it names code up to the next symbol, but not
+			 * past its section (PLT stubs after _init) */
+			GElf_Shdr sh;
+			Elf_Scn *scn = elf ? elf_getscn(elf, shndx) : NULL;
+			if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_addr + sh.sh_size + bias <= addr)
+				continue;
+			size = sh.sh_addr + sh.sh_size + bias - addr;
+		}
+		int rank = (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2) +
+			   (sym.st_size ? 0 : SYM_SIZELESS) +
+			   (strncmp(name, "__GI_", 5) == 0 ? 8 : 0);
+		m->syms[m->nsyms++] = (struct sym_ent){ addr, size, name, rank };
+	}
+	qsort(m->syms, m->nsyms, sizeof *m->syms, sym_ent_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < m->nsyms; i++)
+		if (!k || m->syms[i].addr != m->syms[k - 1].addr)
+			m->syms[k++] = m->syms[i];
+	m->nsyms = k;
+}
+
+/* The function symbol containing pc, the closest one below when symbols
+ * nest (a label inside a function names the code after it, as libdwfl
+ * and perf do). */
+static const char *sym_lookup(struct smod *m, uint64_t pc)
+{
+	if (!m->syms_state)
+		build_sym_index(m);
+	size_t lo = 0, hi = m->nsyms;       /* first symbol above pc */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
+		const struct sym_ent *e = &m->syms[i - 1];
+		/* a label only names code up to the next symbol */
+		if (k > 0 && (e->rank & SYM_SIZELESS))
+			continue;
+		if (pc - e->addr < e->size)
+			return e->name;
+	}
+	return NULL;
+}
+
 static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t pc)
 {
 	struct fr f[MAX_INLINE];
 	memset(f, 0, sizeof f);
 	int n = 0;
 	int have_elf = module_elf(m);
-	Dwfl_Module *dm = m->dm;
 
 	if (have_elf)
 		n = dwarf_frames(st, m, pc, f, MAX_INLINE);
@@ -1335,9 +1434,7 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 	}
 	if (have_elf && (!n || !f[n - 1].func)) {
 		/* the ELF symbol table (.symtab, .dynsym, or the debug file's) */
-		GElf_Off off;
-		GElf_Sym sym;
-		const char *s = dwfl_module_addrinfo(dm, pc, &off, &sym, NULL, NULL, NULL);
+		const char *s = sym_lookup(m, pc);
 		if (s) {
 			char *d = symbol_demangle(s);
 			if (!n)
