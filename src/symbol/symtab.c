@@ -979,23 +979,6 @@ static int module_elf(struct smod *m)
 			snprintf(hex + 2 * i, 3, "%02x", bits[i]);
 		m->pub.build_id = intern(m->st, hex);
 	}
-	/* Go binaries: the runtime's own symbol table names the code that
-	 * DWARF does not describe (assembly, or everything when built with
-	 * -ldflags=-s -w). PIE binaries keep it in .data.rel.ro.gopclntab. */
-	GElf_Shdr sh, tsh;
-	Elf_Scn *pcln;
-	if (!m->go_checked) {
-		m->go_checked = 1;
-		pcln = find_section(elf, ".gopclntab", &sh);
-		if (!pcln)
-			pcln = find_section(elf, ".data.rel.ro.gopclntab", &sh);
-		if (pcln && find_section(elf, ".text", &tsh)) {
-			Elf_Data *d = elf_getdata(pcln, NULL);
-			if (d && d->d_buf && d->d_size)
-				m->go = gopclntab_open(d->d_buf, d->d_size, tsh.sh_addr);
-			dbg("%s: Go binary, .gopclntab %s", m->pub.path, m->go ? "ok" : "unusable");
-		}
-	}
 	return 1;
 }
 
@@ -1406,6 +1389,31 @@ static const char *sym_lookup(struct smod *m, uint64_t pc)
 	return NULL;
 }
 
+/* Go binaries: the runtime's own table names the code that DWARF does not
+ * describe (assembly, or everything when built with -ldflags=-s -w), as Go
+ * prints it (no .abi0 suffix). Opened on first need: it is copied, and
+ * large Go programs have tens of MB of it. PIE binaries keep it in
+ * .data.rel.ro.gopclntab. */
+static struct gopclntab *module_go(struct smod *m)
+{
+	if (m->go_checked)
+		return m->go;
+	m->go_checked = 1;
+	GElf_Addr bias;
+	Elf *elf = m->dm ? dwfl_module_getelf(m->dm, &bias) : NULL;
+	GElf_Shdr sh, tsh;
+	Elf_Scn *pcln = elf ? find_section(elf, ".gopclntab", &sh) : NULL;
+	if (elf && !pcln)
+		pcln = find_section(elf, ".data.rel.ro.gopclntab", &sh);
+	if (pcln && find_section(elf, ".text", &tsh)) {
+		Elf_Data *d = elf_getdata(pcln, NULL);
+		if (d && d->d_buf && d->d_size)
+			m->go = gopclntab_open(d->d_buf, d->d_size, tsh.sh_addr);
+		dbg("%s: Go binary, .gopclntab %s", m->pub.path, m->go ? "ok" : "unusable");
+	}
+	return m->go;
+}
+
 static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t pc)
 {
 	struct fr f[MAX_INLINE];
@@ -1415,7 +1423,7 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 
 	if (have_elf)
 		n = dwarf_frames(st, m, pc, f, MAX_INLINE);
-	if ((!n || !f[n - 1].func) && m->go) {
+	if ((!n || !f[n - 1].func) && have_elf && module_go(m)) {
 		/* Go code without DWARF: the runtime's table has the name as
 		 * Go prints it (no ABI suffix) and the line */
 		const char *file = NULL;
