@@ -23,6 +23,8 @@ struct app {
 	pid_t pid;
 	char comm[64];
 	pid_t child;              /* launch mode: the child we started */
+	uint64_t starttime;       /* of pid (/proc stat field 22): tells the
+				   * target from a process that reused its PID */
 
 	struct sampler *sampler;
 	struct symtab *symtab;

@@ -53,6 +53,12 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 		 void (*unlock)(void *), void *lockarg,
 		 struct scanned_thread **out, struct scan_stats *st);
 
+/* Detach the threads an earlier threads_scan of this calling thread had to
+ * leave interrupted (they did not stop in time, see scan.c). Cheap when
+ * there are none; the scanning thread calls it between scans so such a
+ * thread is not kept stopped until the next scan or refresh. */
+void threads_scan_reap(void);
+
 /* x86-64 system call name ("read", "futex"), NULL if unknown. */
 const char *threads_syscall_name(long nr);
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
 
 #include "app.h"
 #include "common.h"
@@ -57,8 +58,17 @@ static void on_sample(const struct raw_sample *s, void *arg)
 	uint64_t pcs[CTOP_MAX_FRAMES];
 	int n = unwind_sample(a->unwinder, s, pcs, CTOP_MAX_FRAMES);
 	if (n <= 0) {
-		/* Keep the sample's weight even when unwinding found nothing. */
-		pcs[0] = s->has_regs ? s->regs[CTOP_REG_IP] : s->nr_ips ? s->ips[0] : 0;
+		/* Keep the sample's weight even when unwinding found nothing:
+		 * the sampled pc, else the first user entry of the callchain
+		 * (ips[0] is usually the PERF_CONTEXT_USER marker, not a pc). */
+		int user = 1;
+		pcs[0] = s->has_regs ? s->regs[CTOP_REG_IP] : 0;
+		for (uint32_t i = 0; !pcs[0] && i < s->nr_ips; i++) {
+			if (s->ips[i] >= (uint64_t)PERF_CONTEXT_MAX)
+				user = s->ips[i] == (uint64_t)PERF_CONTEXT_USER;
+			else if (user)
+				pcs[0] = s->ips[i];
+		}
 		n = 1;
 	}
 	profile_add(a->prof, s->tid, pcs, (uint32_t)n, s->time_ns, 1, s->period_ns);
@@ -74,15 +84,25 @@ static void mark_done(struct app *a, int exited)
 	}
 }
 
-/* Reap the launched command once it has exited. waitid(WEXITED) only: a
- * plain waitpid would also consume the ptrace stops the scanner and the
- * ptrace sampler wait for on this child. */
+/* Reap the launched command once it has exited. For a traced child the
+ * kernel reports ptrace stops to any thread of the tracer's process and to
+ * every wait flavour, waitid(WEXITED) included (checked: it returns
+ * CLD_TRAPPED and the stop is gone). Consuming one here would leave that
+ * thread of the target stopped, its tracer thread (scanner, ptrace sampler)
+ * waiting forever, and a->child cleared although the command still runs.
+ * So look with WNOWAIT, and reap only an exit. */
 static void reap_child(struct app *a)
 {
 	siginfo_t si;
-	si.si_pid = 0;
-	if (a->child > 0 && waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG) == 0 &&
-	    si.si_pid == a->child)
+	if (a->child <= 0)
+		return;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid != a->child ||
+	    (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+		return;
+	/* exited: nothing else can be pending for it now */
+	if (waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG) == 0 && si.si_pid == a->child)
 		a->child = -1;
 }
 
@@ -106,8 +126,11 @@ static void *collector_main(void *arg)
 			sampler_drain(a->sampler, on_sample, a);
 			app_unlock(a);
 			mark_done(a, 1);
+			/* the TUI copies the status line under the lock */
+			app_lock(a);
 			snprintf(a->status, sizeof a->status,
 				 "target exited — data kept; s to save, q to quit");
+			app_unlock(a);
 			break;
 		}
 	}
@@ -178,9 +201,20 @@ static int go_readable(struct app *a)
 	return a->gort && !gort_error(a->gort);
 }
 
+/* 1 while a->pid still names the process we attached to: after the target
+ * exits its number can be reused before the collector notices, and a scan
+ * must never stop a stranger's threads. */
+static int target_same(struct app *a)
+{
+	struct proc_stat st;
+	return target_thread_stat(a->pid, a->pid, &st) == 0 && st.starttime == a->starttime;
+}
+
 /* One full scan: thread states, thread stacks, goroutines. */
 static void scan_all(struct app *a)
 {
+	if (!target_same(a))
+		return;
 	app_lock(a);
 	threads_refresh(a->threads, now_ns());
 	app_unlock(a);
@@ -209,6 +243,9 @@ static void *scanner_main(void *arg)
 			app_unlock(a);
 			last_refresh = t;
 		}
+		/* a thread the last scan could not wait for must not stay
+		 * stopped until the next scan or refresh (up to --interval) */
+		threads_scan_reap();
 		sleep_ns(tick);
 	}
 	return NULL;
@@ -375,6 +412,9 @@ int app_start(struct app *a, struct options *o)
 		}
 	}
 	target_comm(a->pid, a->comm, sizeof a->comm);
+	struct proc_stat pst;
+	if (target_thread_stat(a->pid, a->pid, &pst) == 0)
+		a->starttime = pst.starttime;
 	a->symtab = symtab_open(a->pid);
 	if (!a->symtab)
 		return 1;
@@ -419,8 +459,9 @@ void app_finish(struct app *a)
 	mark_done(a, atomic_load(&a->target_exited));
 	if (!a->prof)
 		return;		/* app_start failed before anything was set up */
-	/* The threads and goroutines profiles describe the end of the run. */
-	if (!atomic_load(&a->target_exited) &&
+	/* The threads and goroutines profiles describe the end of the run
+	 * (not after a failed start: nothing is wanted from the target then). */
+	if (a->start_ns && !atomic_load(&a->target_exited) &&
 	    (a->opt->profile == PROFILE_THREADS || a->opt->profile == PROFILE_GOROUTINES))
 		scan_all(a);
 	if (a->sampler) {
@@ -475,13 +516,18 @@ void app_export_ctx(struct app *a, struct export_ctx *x, enum window w,
 	x->filter = f;
 	x->resolve = app_resolve;
 	x->rctx = a;
-	const struct sym_module **mods = NULL;
-	x->nmods = symtab_modules(a->symtab, &mods);
-	x->mods = (const struct sym_module *const *)mods;
+	/* x->mods stays empty: the writers take each location's module from
+	 * its sym_loc, and listing them here opened every module's ELF. */
 	x->thread_name = app_thread_name;
 	x->tctx = a;
-	x->time_nanos = a->start_wall_ns;
-	x->duration_nanos = app_elapsed_ns(a);
+	/* The profile holds samples since its start: the session's, or the
+	 * last reset (key r), which the file's time span must follow. */
+	struct profile_totals pt;
+	profile_totals(a->prof, &pt);
+	uint64_t start = pt.start_ns > a->start_ns ? pt.start_ns : a->start_ns;
+	uint64_t end = app_now(a);
+	x->time_nanos = a->start_wall_ns + (start - a->start_ns);
+	x->duration_nanos = end > start ? end - start : 0;
 	if (w != WINDOW_ALL) {
 		uint64_t span = w == WINDOW_10S ? 10000000000u : 60000000000u;
 		if (x->duration_nanos > span) {
