@@ -20,6 +20,26 @@ struct report_filter {
 	pid_t tid;              /* 0 = all threads */
 };
 
+/* The filters compiled once, shared by the report and the writers of
+ * src/export, so that a saved file holds what the views show. pprof's
+ * semantics on function names only (not files or modules): a stack with an
+ * `ignore` frame is dropped; with `focus` set, a stack without a focus frame
+ * is dropped (both judged on every frame, before hiding); `hide` elides
+ * frames, and a stack left without frames is dropped. */
+enum { REPORT_FOCUS = 1, REPORT_IGNORE = 2, REPORT_HIDE = 4 };
+struct report_match;
+/* *out = NULL when f sets no pattern (then every name gets 0 and every
+ * non-empty stack is kept). Returns 0, or -EINVAL with *err (a thread-local
+ * static string naming the filter) when a regex does not compile. */
+int report_match_new(const struct report_filter *f, struct report_match **out,
+		     const char **err);
+void report_match_free(struct report_match *m);
+/* REPORT_* bits of the patterns that match name (m may be NULL). */
+unsigned report_match_name(const struct report_match *m, const char *name);
+/* The stack rule: 1 keep, 0 drop, for a stack whose frames' bits OR to
+ * `seen` and that has `left` frames after hiding. */
+int report_match_keep(const struct report_match *m, unsigned seen, size_t left);
+
 struct rfunc {
 	const char *name;       /* function name (inline frames are functions too) */
 	const char *module;     /* module basename or "" */

@@ -4,7 +4,6 @@
 #ifndef CTOP_EXPORT_IMPL_H
 #define CTOP_EXPORT_IMPL_H
 
-#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "export.h"
@@ -51,8 +50,7 @@ struct xloc {
 	uint64_t pc;
 	int32_t mod;            /* index in xsym.mods, -1 = unmapped */
 	uint32_t frame0, nframes;
-	uint8_t focus;          /* pprof: location counts as "focused" */
-	uint8_t ignore;         /* pprof: location matches ignore */
+	uint8_t flags;          /* REPORT_* bits of its frames, before hide */
 	uint32_t id;            /* writer's use (pprof location id), 0 = unset */
 };
 
@@ -62,8 +60,7 @@ struct xsym {
 	struct xloc *locs; uint32_t nlocs, caplocs; struct imap locmap;
 	struct xframe *frames; uint32_t nframes, capframes;
 	struct xmod *mods; uint32_t nmods, capmods; struct imap modmap;
-	regex_t focus, ignore, hide;
-	int has_focus, has_ignore, has_hide;
+	struct report_match *match;   /* NULL: no filter */
 	pid_t tid;              /* 0 = all threads */
 };
 
@@ -73,11 +70,9 @@ int xsym_init(struct xsym *s, const struct export_ctx *x, int use_filter);
 void xsym_free(struct xsym *s);
 /* Index of the location of pc (symbolized on first use). */
 uint32_t xsym_loc(struct xsym *s, uint64_t pc);
-/* Filters one stack (leaf first) like pprof's FilterSamplesByName, matching
- * function names as report.c does: dropped by an ignored location or
- * without a focused one, both judged before hide (returns -1);
- * otherwise writes the indexes of the locations not wholly hidden to out
- * (room for n) and returns how many. Also drops stacks left empty. */
+/* Filters one stack (leaf first) with report.c's rule (report_match_keep):
+ * returns -1 when it is dropped, else writes the indexes of the locations
+ * not wholly hidden to out (room for n) and returns how many. */
 int xsym_stack(struct xsym *s, const uint64_t *pcs, uint32_t n, uint32_t *out);
 static inline const char *xsym_str(const struct xsym *s, uint32_t id) { return s->str.s[id]; }
 

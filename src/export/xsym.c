@@ -1,7 +1,7 @@
 /* Symbol cache for the writers: each distinct pc is resolved once, its
  * frames and module copied into interned strings (the resolver's results
  * only live until the next symtab refresh, which a lookup may trigger), and
- * classified against the pprof filters once. */
+ * classified against the pprof filters once, by report.c's matcher. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,22 +124,6 @@ uint32_t strtab_id(struct strtab *t, const char *s)
 
 /* ---- symbols ---------------------------------------------------------- */
 
-static int compile(regex_t *re, const char *pat, const char *what, int *has)
-{
-	*has = 0;
-	if (!pat || !*pat)
-		return 0;
-	int r = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
-	if (r) {
-		char buf[256];
-		regerror(r, re, buf, sizeof buf);
-		errmsg("invalid %s regex '%s': %s", what, pat, buf);
-		return -EINVAL;
-	}
-	*has = 1;
-	return 0;
-}
-
 int xsym_init(struct xsym *s, const struct export_ctx *x, int use_filter)
 {
 	memset(s, 0, sizeof *s);
@@ -149,9 +133,9 @@ int xsym_init(struct xsym *s, const struct export_ctx *x, int use_filter)
 	if (!f)
 		return 0;
 	s->tid = f->tid;
-	if (compile(&s->focus, f->focus, "focus", &s->has_focus) < 0 ||
-	    compile(&s->ignore, f->ignore, "ignore", &s->has_ignore) < 0 ||
-	    compile(&s->hide, f->hide, "hide", &s->has_hide) < 0) {
+	const char *err = NULL;
+	if (report_match_new(f, &s->match, &err) < 0) {
+		errmsg("%s", err ? err : "bad filter regex");
 		xsym_free(s);
 		return -EINVAL;
 	}
@@ -160,9 +144,7 @@ int xsym_init(struct xsym *s, const struct export_ctx *x, int use_filter)
 
 void xsym_free(struct xsym *s)
 {
-	if (s->has_focus) regfree(&s->focus);
-	if (s->has_ignore) regfree(&s->ignore);
-	if (s->has_hide) regfree(&s->hide);
+	report_match_free(s->match);
 	strtab_free(&s->str);
 	free(s->locs);
 	free(s->frames);
@@ -230,24 +212,6 @@ static void push_frame(struct xsym *s, const char *name, const char *file,
 	f->start_line = start_line > 0 ? start_line : 0;
 }
 
-static int rx_match(const regex_t *re, const char *str)
-{
-	return str && *str && regexec(re, str, 0, NULL, 0) == 0;
-}
-
-/* Filters match function names only, frame by frame, exactly as report.c
- * does for the views: a saved file holds what the view showed. (pprof's own
- * matchesName also tries file and mapping names; a view filter built from a
- * function name should not catch its whole source file.) */
-static int loc_matches(const struct xsym *s, const struct xframe *fr,
-		       uint32_t nfr, const regex_t *re)
-{
-	for (uint32_t i = 0; i < nfr; i++)
-		if (rx_match(re, xsym_str(s, fr[i].name)))
-			return 1;
-	return 0;
-}
-
 uint32_t xsym_loc(struct xsym *s, uint64_t pc)
 {
 	uint32_t h = hash_u64(pc);
@@ -279,15 +243,15 @@ uint32_t xsym_loc(struct xsym *s, uint64_t pc)
 	}
 	l.nframes = s->nframes - l.frame0;
 
-	/* Classify before hiding, as pprof does. */
-	const struct xframe *fr = s->frames + l.frame0;
-	l.ignore = s->has_ignore && loc_matches(s, fr, l.nframes, &s->ignore);
-	l.focus = !l.ignore && (!s->has_focus || loc_matches(s, fr, l.nframes, &s->focus));
-	if (s->has_hide) {
+	/* Classify every frame before hiding, with the views' own filter
+	 * code (report.c), so a saved file holds what the view showed. */
+	if (s->match) {
 		uint32_t k = 0;
 		for (uint32_t j = 0; j < l.nframes; j++) {
 			struct xframe f = s->frames[l.frame0 + j];
-			if (!rx_match(&s->hide, xsym_str(s, f.name)))
+			unsigned fl = report_match_name(s->match, xsym_str(s, f.name));
+			l.flags |= (uint8_t)fl;
+			if (!(fl & REPORT_HIDE))
 				s->frames[l.frame0 + k++] = f;
 		}
 		l.nframes = k;
@@ -306,19 +270,18 @@ uint32_t xsym_loc(struct xsym *s, uint64_t pc)
 
 int xsym_stack(struct xsym *s, const uint64_t *pcs, uint32_t n, uint32_t *out)
 {
-	int focused = 0, k = 0;
+	unsigned seen = 0;
+	int k = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t li = xsym_loc(s, pcs[i]);
 		const struct xloc *l = &s->locs[li];
-		if (l->ignore)
+		if (l->flags & REPORT_IGNORE)
 			return -1;
-		focused |= l->focus;
+		seen |= l->flags;
 		if (l->nframes)
 			out[k++] = li;
 	}
-	if (!focused || !k)
-		return -1;
-	return k;
+	return report_match_keep(s->match, seen, (size_t)k) ? k : -1;
 }
 
 /* ---- format ----------------------------------------------------------- */

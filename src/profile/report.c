@@ -26,6 +26,7 @@
  * - line numbers 0 (unknown) are kept out of the per-line tables. */
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,8 +172,6 @@ static void arena_free(struct achunk *a)
 struct rfr { uint32_t func, lid; };
 #define NOLINE UINT32_MAX
 
-enum { F_FOCUS = 1, F_IGNORE = 2, F_HIDE = 4 };
-
 struct lent { uint32_t func; int32_t line; uint64_t flat, cum; uint32_t stamp; };
 
 struct report {
@@ -205,8 +204,7 @@ struct report {
 	uint32_t *lineoff;      /* nfuncs + 1, into lsorted */
 	uint32_t *lsorted;      /* lent indexes sorted by (func, line) */
 	/* build-time inputs */
-	regex_t re[3];
-	int have_re[3];
+	struct report_match *match;
 	resolve_fn resolve;
 	void *rctx;
 	/* lazily built trees */
@@ -259,11 +257,7 @@ static uint32_t func_intern(struct report *r, const char *name, const char *file
 	f->flat = f->cum = 0;
 	r->fhash[id] = h;
 	r->fstamp[id] = 0;
-	uint8_t fl = 0;
-	for (int k = 0; k < 3; k++)
-		if (r->have_re[k] && !regexec(&r->re[k], name, 0, NULL, 0))
-			fl |= 1u << k;
-	r->fflags[id] = fl;
+	r->fflags[id] = (uint8_t)report_match_name(r->match, name);
 	r->fidx[s] = id + 1;
 	if (r->nfuncs * 2 > (size_t)r->fmask + 1)
 		funcs_index_grow(r);
@@ -307,7 +301,7 @@ static uint32_t pc_loc(struct report *r, uint64_t pc)
 		GROW(r->locfr, r->caplocfr, r->nlocfr + sl->nframes);
 		for (uint32_t i = 0; i < sl->nframes; i++) {
 			const struct sym_frame *fr = &sl->frames[i];
-			const char *name = fr->func ? fr->func : "[unknown]";
+			const char *name = fr->func && *fr->func ? fr->func : "[unknown]";
 			uint32_t fn = func_intern(r, name, fr->file, mod, fr->start_line);
 			r->locfr[r->nlocfr++] = (struct rfr){ fn, line_intern(r, fn, fr->line) };
 		}
@@ -322,7 +316,6 @@ static uint32_t pc_loc(struct report *r, uint64_t pc)
 struct build_ctx {
 	struct report *r;
 	pid_t tid;
-	int focus;
 };
 
 static int build_visit(pid_t tid, const uint64_t *pcs, uint32_t n, uint64_t count, void *arg)
@@ -335,7 +328,7 @@ static int build_visit(pid_t tid, const uint64_t *pcs, uint32_t n, uint64_t coun
 	/* Append the non-hidden frames right away; roll back if the stack is
 	 * dropped by focus/ignore (which look at all frames). */
 	size_t start = r->nsfr;
-	int focused = !b->focus;
+	unsigned seen = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t loc = pc_loc(r, pcs[i]);
 		uint32_t a = r->locoff[loc], e = r->locoff[loc + 1];
@@ -343,17 +336,16 @@ static int build_visit(pid_t tid, const uint64_t *pcs, uint32_t n, uint64_t coun
 		for (uint32_t k = a; k < e; k++) {
 			struct rfr fr = r->locfr[k];
 			uint8_t fl = r->fflags[fr.func];
-			if (fl & F_IGNORE) {
+			if (fl & REPORT_IGNORE) {
 				r->nsfr = start;
 				return 0;
 			}
-			if (fl & F_FOCUS)
-				focused = 1;
-			if (!(fl & F_HIDE))
+			seen |= fl;
+			if (!(fl & REPORT_HIDE))
 				r->sfr[r->nsfr++] = fr;
 		}
 	}
-	if (!focused || r->nsfr == start) {
+	if (!report_match_keep(r->match, seen, r->nsfr - start)) {
 		r->nsfr = start;
 		return 0;
 	}
@@ -449,31 +441,83 @@ static void compact_funcs(struct report *r)
 	free(map);
 }
 
+/* ---- filters ------------------------------------------------------------ */
+
+struct report_match {
+	regex_t re[3];          /* indexed like the REPORT_* bits: focus ignore hide */
+	int have[3];
+};
+
 static const char *const re_what[3] = { "focus", "ignore", "hide" };
+
+int report_match_new(const struct report_filter *f, struct report_match **out,
+		     const char **err)
+{
+	static __thread char errbuf[256];
+	const char *pat[3] = { f ? f->focus : NULL, f ? f->ignore : NULL, f ? f->hide : NULL };
+	*out = NULL;
+	if (!(pat[0] && *pat[0]) && !(pat[1] && *pat[1]) && !(pat[2] && *pat[2]))
+		return 0;
+	struct report_match *m = xcalloc(1, sizeof *m);
+	for (int k = 0; k < 3; k++) {
+		if (!pat[k] || !*pat[k])
+			continue;
+		int rc = regcomp(&m->re[k], pat[k], REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			char msg[160];
+			regerror(rc, &m->re[k], msg, sizeof msg);
+			snprintf(errbuf, sizeof errbuf, "bad %s regex '%.60s': %s",
+				 re_what[k], pat[k], msg);
+			if (err)
+				*err = errbuf;
+			regfree(&m->re[k]);
+			report_match_free(m);
+			return -EINVAL;
+		}
+		m->have[k] = 1;
+	}
+	*out = m;
+	return 0;
+}
+
+void report_match_free(struct report_match *m)
+{
+	if (!m)
+		return;
+	for (int k = 0; k < 3; k++)
+		if (m->have[k])
+			regfree(&m->re[k]);
+	free(m);
+}
+
+unsigned report_match_name(const struct report_match *m, const char *name)
+{
+	unsigned fl = 0;
+	if (!m || !name)
+		return 0;
+	for (int k = 0; k < 3; k++)
+		if (m->have[k] && !regexec(&m->re[k], name, 0, NULL, 0))
+			fl |= 1u << k;
+	return fl;
+}
+
+int report_match_keep(const struct report_match *m, unsigned seen, size_t left)
+{
+	if (seen & REPORT_IGNORE)
+		return 0;
+	if (m && m->have[0] && !(seen & REPORT_FOCUS))
+		return 0;
+	return left > 0;
+}
 
 struct report *report_build(const struct profile *p, enum window w,
 			    uint64_t now_ns, const struct report_filter *f,
 			    resolve_fn resolve, void *rctx, const char **err)
 {
-	static __thread char errbuf[256];
 	struct report *r = xcalloc(1, sizeof *r);
-	const char *pat[3] = { f ? f->focus : NULL, f ? f->ignore : NULL, f ? f->hide : NULL };
-	for (int k = 0; k < 3; k++) {
-		if (!pat[k] || !*pat[k])
-			continue;
-		int rc = regcomp(&r->re[k], pat[k], REG_EXTENDED | REG_NOSUB);
-		if (rc) {
-			char msg[160];
-			regerror(rc, &r->re[k], msg, sizeof msg);
-			snprintf(errbuf, sizeof errbuf, "bad %s regex '%.60s': %s",
-				 re_what[k], pat[k], msg);
-			if (err)
-				*err = errbuf;
-			regfree(&r->re[k]);
-			report_free(r);
-			return NULL;
-		}
-		r->have_re[k] = 1;
+	if (report_match_new(f, &r->match, err) < 0) {
+		report_free(r);
+		return NULL;
 	}
 	r->resolve = resolve;
 	r->rctx = rctx;
@@ -486,17 +530,15 @@ struct report *report_build(const struct profile *p, enum window w,
 	GROW(r->locoff, r->caplocs, 1);
 	r->locoff[0] = 0;
 
-	struct build_ctx b = { r, f ? f->tid : 0, r->have_re[0] };
+	struct build_ctx b = { r, f ? f->tid : 0 };
 	if (p)
 		profile_foreach(p, w, now_ns, build_visit, &b);
 	compact_funcs(r);
 	build_lines(r);
 
 	/* Only needed while building. */
-	for (int k = 0; k < 3; k++)
-		if (r->have_re[k])
-			regfree(&r->re[k]);
-	memset(r->have_re, 0, sizeof r->have_re);
+	report_match_free(r->match);
+	r->match = NULL;
 	u64map_free(&r->pcmap);
 	u64map_free(&r->linemap);
 	free(r->fidx);
@@ -514,9 +556,7 @@ void report_free(struct report *r)
 {
 	if (!r)
 		return;
-	for (int k = 0; k < 3; k++)
-		if (r->have_re[k])
-			regfree(&r->re[k]);
+	report_match_free(r->match);
 	arena_free(r->strs);
 	free(r->funcs);
 	free(r->fhash);

@@ -609,6 +609,57 @@ static void test_pprof_filters(void **state)
 	profile_free(p);
 }
 
+/* The writers and the views apply one filter implementation (report.c):
+ * for every filter the file's total and each leaf's count equal the
+ * report's total and flat counts, and hide drops a stack left empty. */
+static void test_filters_match_report(void **state)
+{
+	(void)state;
+	struct profile *p = make_profile();
+	const struct report_filter fs[] = {
+		{ 0 },
+		{ .focus = "weird" },
+		{ .focus = "^caller$" },               /* an inline frame */
+		{ .ignore = "^hot$" },
+		{ .ignore = "inl_callee", .tid = 100 },
+		{ .hide = "^inl_callee$" },
+		{ .hide = "^(hot|caller|inl_callee|main)$" },   /* stacks left empty */
+		{ .hide = "unknown|truncated" },
+		{ .focus = "main", .ignore = "weird", .hide = "^hot$" },
+		{ .focus = "nothing-matches" },
+		{ .tid = 101 },
+	};
+	for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
+		char path[128];
+		struct prof P;
+		struct export_ctx x = ctx_for(p, &fs[k]);
+		const char *err = NULL;
+		struct report *r = report_build(p, WINDOW_ALL, x.now_ns, &fs[k],
+						fake_resolve, NULL, &err);
+		assert_non_null(r);
+		mkpath(path, sizeof path, "parity.pb.gz");
+		unlink(path);
+		assert_int_equal(pprof_write_cpu(path, &x), 0);
+		load(path, &P);
+		check_ids(&P);
+		uint64_t total = 0;
+		for (int i = 0; i < P.ns; i++)
+			total += P.s[i].val[0];
+		assert_int_equal(total, report_total(r));
+		for (uint32_t f = 0; f < report_nfuncs(r); f++) {
+			const struct rfunc *rf = report_func(r, f);
+			uint64_t flat = 0;
+			for (int i = 0; i < P.ns; i++)
+				if (!strcmp(leaf(&P, &P.s[i]), rf->name))
+					flat += P.s[i].val[0];
+			assert_int_equal(flat, rf->flat);
+		}
+		free_prof(&P);
+		report_free(r);
+	}
+	profile_free(p);
+}
+
 static void test_folded(void **state)
 {
 	(void)state;
@@ -755,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_pb_encoding),
 		cmocka_unit_test(test_pprof_cpu),
 		cmocka_unit_test(test_pprof_filters),
+		cmocka_unit_test(test_filters_match_report),
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_text_and_errors),
 		cmocka_unit_test(test_groups),
