@@ -62,5 +62,7 @@ char *xstrdup(const char *s);
 /* Read a whole small file (e.g. under /proc) into a NUL-terminated buffer.
  * Returns length or -errno. *out must be freed. */
 ssize_t read_file(const char *path, char **out);
+/* The same on an open descriptor (left open). */
+ssize_t read_fd(int fd, char **out);
 
 #endif

@@ -19,6 +19,8 @@ struct export_ctx {
 	uint64_t now_ns;
 	const struct report_filter *filter;   /* may be NULL */
 	resolve_fn resolve; void *rctx;
+	/* Not read by the writers (each location's module comes with its
+	 * sym_loc); left for callers that still fill it. */
 	const struct sym_module *const *mods; int nmods;
 	thread_name_fn thread_name; void *tctx;
 	uint64_t time_nanos, duration_nanos;  /* wall start, length */
@@ -36,6 +38,8 @@ struct group_sample {
 
 /* Write by file suffix: .pb.gz/.pprof, .folded/.collapsed, .txt. -errno and
  * an errmsg on failure. */
+/* 1 when path ends in one of those suffixes (after a non-empty name). */
+int export_path_known(const char *path);
 int export_cpu(const char *path, const struct export_ctx *x);
 /* kind: "threads" or "goroutine". */
 int export_groups(const char *path, const char *kind,

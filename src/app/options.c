@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "export.h"
 #include "options.h"
 
 static const char usage_text[] =
@@ -206,18 +207,8 @@ int options_parse(struct options *o, int argc, char **argv)
 		return bad("give either -p PID or -- COMMAND, not both");
 	if (!o->command && !o->pid)
 		return bad("nothing to profile: give -p PID or -- COMMAND");
-	if (o->output) {
-		const char *sfx[] = {".pb.gz", ".pprof", ".folded", ".collapsed", ".txt"};
-		size_t ol = strlen(o->output);
-		int ok = 0;
-		for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
-			size_t sl = strlen(sfx[i]);
-			if (ol > sl && !strcmp(o->output + ol - sl, sfx[i]))
-				ok = 1;
-		}
-		if (!ok)
-			return bad("unknown output format '%s' (use .pb.gz, .pprof, .folded, .collapsed or .txt)", o->output);
-	}
+	if (o->output && !export_path_known(o->output))
+		return bad("unknown output format '%s' (use .pb.gz, .pprof, .folded, .collapsed or .txt)", o->output);
 	return 0;
 }
 

@@ -316,12 +316,19 @@ static int write_gz(const char *path, int overwrite, const struct pb *b)
 	enum { CHUNK = 1 << 16 };
 	unsigned char *chunk = xmalloc(CHUNK);
 	int r = 0, zr;
-	z.next_in = b->buf;
-	z.avail_in = (uInt)b->len;
+	/* avail_in is 32 bits: feed the buffer in pieces, finishing with the last */
+	const uint8_t *in = b->buf;
+	size_t left = b->len;
 	do {
+		if (!z.avail_in && left) {
+			z.next_in = (Bytef *)(uintptr_t)in;
+			z.avail_in = left > (1u << 30) ? 1u << 30 : (uInt)left;
+			in += z.avail_in;
+			left -= z.avail_in;
+		}
 		z.next_out = chunk;
 		z.avail_out = CHUNK;
-		zr = deflate(&z, Z_FINISH);
+		zr = deflate(&z, left ? Z_NO_FLUSH : Z_FINISH);
 		if (zr == Z_STREAM_ERROR) {
 			errmsg("cannot write %s: zlib error", path);
 			r = -EIO;

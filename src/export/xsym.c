@@ -303,6 +303,11 @@ enum xformat export_format(const char *path)
 	return XF_UNKNOWN;
 }
 
+int export_path_known(const char *path)
+{
+	return path && export_format(path) != XF_UNKNOWN;
+}
+
 int export_with_stream(const char *path, int overwrite, xwrite_fn gen, void *arg)
 {
 	char tmp[4096];

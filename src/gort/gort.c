@@ -279,7 +279,9 @@ static void find_bias(struct gort *g)
 	if (read_file(path, &maps) < 0)
 		return;
 	/* The exe's mapping: same file (device and inode), or same path. */
-	for (char *line = strtok(maps, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	/* strtok_r: this runs in the scanner thread, beside other threads */
+	for (char *line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long lo, hi, off, ino;
 		unsigned maj, mnr;
 		int pos = 0;

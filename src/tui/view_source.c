@@ -5,10 +5,12 @@
  * per-line counts are still listed. */
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "tui/tui_impl.h"
@@ -128,18 +130,26 @@ static void split_text(struct source_state *s, const char *buf, size_t len)
 }
 
 /* read_file, for regular files only: a FIFO or device named by debug info
- * must not hang the UI. */
+ * must not hang the UI. The type is checked on the opened file (O_NONBLOCK:
+ * opening a FIFO does not wait), so it cannot change in between. */
 static ssize_t read_regular(const char *path, char **buf)
 {
 	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ssize_t r;
 
-	if (stat(path, &sb) < 0)
+	if (fd < 0)
 		return -errno;
-	if (!S_ISREG(sb.st_mode))
-		return S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
-	if ((uint64_t)sb.st_size > SRC_MAX_BYTES)
-		return -EFBIG;
-	return read_file(path, buf);
+	if (fstat(fd, &sb) < 0)
+		r = -errno;
+	else if (!S_ISREG(sb.st_mode))
+		r = S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
+	else if ((uint64_t)sb.st_size > SRC_MAX_BYTES)
+		r = -EFBIG;
+	else
+		r = read_fd(fd, buf);
+	close(fd);
+	return r;
 }
 
 /* Where the file may be: as recorded; inside the target's root for an

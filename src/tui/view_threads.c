@@ -80,11 +80,26 @@ static int cmp_leaf(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-static struct thread_row *row_of(struct threads_state *s, pid_t tid)
+static int cmp_row_tid(const void *a, const void *b)
 {
-	for (int i = 0; i < s->n; i++)
-		if (s->rows[i].tid == tid)
-			return &s->rows[i];
+	pid_t x = (*(struct thread_row *const *)a)->tid, y = (*(struct thread_row *const *)b)->tid;
+	return (x > y) - (x < y);
+}
+
+/* Row of tid through an index sorted by tid: thousands of threads must not
+ * cost a scan of every row per thread under the lock. */
+static struct thread_row *row_of(struct thread_row *const *byt, int n, pid_t tid)
+{
+	int lo = 0, hi = n - 1;
+	while (lo <= hi) {
+		int m = lo + (hi - lo) / 2;
+		if (byt[m]->tid == tid)
+			return byt[m];
+		if (byt[m]->tid < tid)
+			lo = m + 1;
+		else
+			hi = m - 1;
+	}
 	return NULL;
 }
 
@@ -102,11 +117,16 @@ static void count_samples(struct tui *t, struct threads_state *s)
 
 	if (!a->prof)
 		return;
+	struct thread_row **byt = xmalloc((s->n ? (size_t)s->n : 1) * sizeof *byt);
+	for (int i = 0; i < s->n; i++)
+		byt[i] = &s->rows[i];
+	qsort(byt, (size_t)s->n, sizeof *byt, cmp_row_tid);
 	profile_foreach(a->prof, t->window, tui_now(t), visit, &L);
-	qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
+	if (L.n)        /* L.v is NULL when nothing was visited */
+		qsort(L.v, L.n, sizeof *L.v, cmp_leaf);
 	for (size_t k = 0; k < L.n;) {
 		pid_t tid = L.v[k].tid;
-		struct thread_row *row = row_of(s, tid);
+		struct thread_row *row = row_of(byt, s->n, tid);
 		size_t first = k, want = 16, best = SIZE_MAX;
 		uint64_t total = 0;
 
@@ -138,6 +158,7 @@ static void count_samples(struct tui *t, struct threads_state *s)
 			snprintf(row->hot, sizeof row->hot, "%s", acc[best].name);
 	}
 	free(acc);
+	free(byt);
 	free(L.v);
 	free(L.idx);
 }

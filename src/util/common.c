@@ -80,11 +80,8 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-ssize_t read_file(const char *path, char **out)
+ssize_t read_fd(int fd, char **out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	size_t cap = 4096, len = 0;
 	char *buf = xmalloc(cap);
 	for (;;) {
@@ -96,15 +93,23 @@ ssize_t read_file(const char *path, char **out)
 				continue;
 			int e = errno;
 			free(buf);
-			close(fd);
 			return -e;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	close(fd);
 	buf[len] = 0;
 	*out = buf;
 	return (ssize_t)len;
+}
+
+ssize_t read_file(const char *path, char **out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t r = read_fd(fd, out);
+	close(fd);
+	return r;
 }
