@@ -1078,7 +1078,9 @@ static void build_cu_index(struct smod *m, Dwarf *dw)
 		}
 		off = next;
 	}
-	qsort(m->cus, m->ncus, sizeof *m->cus, cu_range_cmp);
+	if (m->ncus)    /* cus is NULL when no CU has ranges: qsort(NULL) is UB */
+		if (m->ncus)            /* qsort(NULL, 0) is undefined */
+		qsort(m->cus, m->ncus, sizeof *m->cus, cu_range_cmp);
 	dbg("%s: no usable .debug_aranges, indexed %zu CU ranges", m->pub.path, m->ncus);
 }
 
@@ -1183,7 +1185,8 @@ static const struct cu_funcs *cu_funcs(struct smod *m, Dwarf_Die *cu)
 	}
 	struct fvec v = { 0 };
 	index_scope(cu, &v, 0);
-	qsort(v.f, v.n, sizeof *v.f, fn_range_cmp);
+	if (v.n)
+		qsort(v.f, v.n, sizeof *v.f, fn_range_cmp);
 	size_t k = hash_ptr(cu->addr, m->capfuncs);
 	while (m->funcs[k].cu_addr)
 		k = (k + 1) & (m->capfuncs - 1);
@@ -1353,7 +1356,8 @@ static void build_sym_index(struct smod *m)
 			   (strncmp(name, "__GI_", 5) == 0 ? 8 : 0);
 		m->syms[m->nsyms++] = (struct sym_ent){ addr, size, name, rank };
 	}
-	qsort(m->syms, m->nsyms, sizeof *m->syms, sym_ent_cmp);
+	if (m->nsyms)
+		qsort(m->syms, m->nsyms, sizeof *m->syms, sym_ent_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < m->nsyms; i++)
 		if (!k || m->syms[i].addr != m->syms[k - 1].addr)
@@ -1576,15 +1580,12 @@ const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)
 
 int symtab_modules(struct symtab *st, const struct sym_module ***mods)
 {
+	/* Build ids are read when a lookup opens a module's ELF: modules no
+	 * address resolved to keep "" rather than each being opened here. */
 	free(st->pubs);
 	st->pubs = xmalloc((st->nmods ? st->nmods : 1) * sizeof *st->pubs);
-	for (size_t i = 0; i < st->nmods; i++) {
-		struct smod *m = st->mods[i];
-		/* the build id needs the ELF opened (not its DWARF) */
-		if (m->alive && m->kind != MOD_ANON)
-			module_elf(m);
-		st->pubs[i] = &m->pub;
-	}
+	for (size_t i = 0; i < st->nmods; i++)
+		st->pubs[i] = &st->mods[i]->pub;
 	*mods = st->pubs;
 	return (int)st->nmods;
 }
