@@ -37,9 +37,12 @@ MAIN    := $(BUILD)/src/main.o
 LIB     := $(BUILD)/libctop.a
 
 .PHONY: all clean check demo deps install uninstall unit workloads bench fuzz
-all: ctop-prof
+# ./ctop-prof is a link to the binary of the last build flavour (build/ or
+# build-san/), so switching SANITIZE on and off never leaves a stale binary.
+all: $(BUILD)/ctop-prof
+	@ln -sfn $(BUILD)/ctop-prof ctop-prof
 
-ctop-prof: $(MAIN) $(LIB)
+$(BUILD)/ctop-prof: $(MAIN) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIB): $(OBJS)
@@ -87,9 +90,9 @@ fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk run
 
 # ---- install ------------------------------------------------------------
-install: ctop-prof
+install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BCDIR)
-	install -m 0755 ctop-prof $(DESTDIR)$(BINDIR)/ctop-prof
+	install -m 0755 $(BUILD)/ctop-prof $(DESTDIR)$(BINDIR)/ctop-prof
 	install -m 0644 man/ctop-prof.1 $(DESTDIR)$(MANDIR)/ctop-prof.1
 	install -m 0644 contrib/ctop-prof.bash-completion $(DESTDIR)$(BCDIR)/ctop-prof
 
