@@ -1079,7 +1079,6 @@ static void build_cu_index(struct smod *m, Dwarf *dw)
 		off = next;
 	}
 	if (m->ncus)    /* cus is NULL when no CU has ranges: qsort(NULL) is UB */
-		if (m->ncus)            /* qsort(NULL, 0) is undefined */
 		qsort(m->cus, m->ncus, sizeof *m->cus, cu_range_cmp);
 	dbg("%s: no usable .debug_aranges, indexed %zu CU ranges", m->pub.path, m->ncus);
 }
