@@ -550,6 +550,22 @@ static void test_live_deleted_and_replaced(void **state)
 	unlink(copy);
 }
 
+/* Files the live tests create, removed even when an assertion cut a test
+ * short. */
+static int remove_test_files(void **state)
+{
+	(void)state;
+	static const char *names[] = { "perf-", "ctop-symtest-", "ctop-symtest-",
+				       "ctop-symtest-noar-", "ctop-symtest-del-" };
+	static const char *tails[] = { ".map", "-0", "-1", "", "" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/tmp/%s%d%s", names[i], (int)getpid(), tails[i]);
+		unlink(p);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--child") == 0) {
@@ -578,5 +594,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_no_aranges),
 		cmocka_unit_test(test_live_deleted_and_replaced),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, remove_test_files);
 }
