@@ -47,6 +47,15 @@ struct raw_sample {
 
 uint64_t now_ns(void);          /* CLOCK_MONOTONIC in ns */
 uint64_t realtime_ns(void);     /* CLOCK_REALTIME in ns (pprof time_nanos) */
+void sleep_ns(uint64_t ns);     /* the whole time, despite signals */
+
+/* Hashes for the in-memory tables (not stable across versions, never
+ * written out): FNV-1a over n bytes continuing from h (HASH_INIT to start),
+ * and MurmurHash3's 64-bit finalizer, which spreads every bit of its input
+ * (pcs differ in their low bits, table indexes take the low bits). */
+#define HASH_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t hash_fnv(uint64_t h, const void *p, size_t n);
+uint64_t hash_mix(uint64_t h);
 
 /* Report an error once, at the place that knows the context:
  * "ctop-prof: <message>\n" on stderr. */

@@ -43,13 +43,6 @@ static uint64_t app_now(struct app *a)
 	return atomic_load(&a->sampling_done) && a->end_ns ? a->end_ns : now_ns();
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* ---- collector ---------------------------------------------------------- */
 
 static void on_sample(const struct raw_sample *s, void *arg)
@@ -585,9 +578,13 @@ void app_print_table(struct app *a, enum profile_kind kind, FILE *out)
 		sampler_get_stats(a->sampler, &ss);
 	struct profile_totals pt;
 	profile_totals(a->prof, &pt);
-	fprintf(out, "ctop-prof: PID %d (%s)  %.1fs  samples %llu  lost %llu\n",
+	fprintf(out, "ctop-prof: PID %d (%s)  %.1fs  samples %llu  lost %llu",
 		(int)a->pid, a->comm, app_elapsed_ns(a) / 1e9,
 		(unsigned long long)pt.samples, (unsigned long long)ss.lost);
+	/* past PROFILE_MAX_STACKS unique stacks, samples are counted only */
+	if (pt.dropped)
+		fprintf(out, "  dropped %llu (unique stack limit)", (unsigned long long)pt.dropped);
+	fputc('\n', out);
 	if (kind == PROFILE_CPU) {
 		const char *err = NULL;
 		struct report *r = report_build(a->prof, WINDOW_ALL, app_now(a), NULL,

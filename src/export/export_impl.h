@@ -20,8 +20,6 @@ typedef int (*imap_eq_fn)(const void *ctx, uint32_t idx);
 uint32_t imap_get(const struct imap *m, uint32_t h, imap_eq_fn eq, const void *ctx);  /* UINT32_MAX: none */
 void imap_add(struct imap *m, uint32_t h, uint32_t idx);
 void imap_free(struct imap *m);
-uint32_t hash_bytes(const void *p, size_t n, uint32_t seed);
-uint32_t hash_u64(uint64_t v);
 
 /* Interned strings; id 0 is always "" (pprof's string_table[0]). */
 struct strtab {

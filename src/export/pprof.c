@@ -135,7 +135,7 @@ static int tid_eq(const void *ctx, uint32_t idx)
 
 static uint32_t thread_name_id(struct pw *w, pid_t tid)
 {
-	uint32_t h = hash_u64((uint64_t)tid);
+	uint32_t h = (uint32_t)hash_mix((uint64_t)tid);
 	const void *ctx[2] = { w, &tid };
 	uint32_t i = imap_get(&w->tidmap, h, tid_eq, ctx);
 	if (i != UINT32_MAX)
@@ -193,7 +193,7 @@ static int fn_eq(const void *ctx, uint32_t idx)
 static uint64_t function_id(struct pw *w, const struct xframe *fr)
 {
 	struct pfunc f = { fr->name, fr->file, fr->start_line };
-	uint32_t h = hash_bytes(&f, sizeof f, 1);
+	uint32_t h = (uint32_t)hash_fnv(HASH_INIT, &f, sizeof f);
 	const void *ctx[2] = { w, &f };
 	uint32_t i = imap_get(&w->fnmap, h, fn_eq, ctx);
 	if (i != UINT32_MAX)

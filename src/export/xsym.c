@@ -13,28 +13,6 @@
 
 /* ---- index ------------------------------------------------------------ */
 
-uint32_t hash_bytes(const void *p, size_t n, uint32_t seed)
-{
-	/* FNV-1a: short keys (names, paths), speed is not critical here. */
-	const unsigned char *c = p;
-	uint32_t h = 2166136261u ^ seed;
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-uint32_t hash_u64(uint64_t v)
-{
-	v ^= v >> 33;
-	v *= UINT64_C(0xff51afd7ed558ccd);
-	v ^= v >> 33;
-	v *= UINT64_C(0xc4ceb9fe1a85ec53);
-	v ^= v >> 33;
-	return (uint32_t)v;
-}
-
 uint32_t imap_get(const struct imap *m, uint32_t h, imap_eq_fn eq, const void *ctx)
 {
 	if (!m->cap)
@@ -107,7 +85,7 @@ uint32_t strtab_id(struct strtab *t, const char *s)
 		s = "";
 	if (!*s && t->n)
 		return 0;
-	uint32_t h = hash_bytes(s, strlen(s), 0);
+	uint32_t h = (uint32_t)hash_fnv(HASH_INIT, s, strlen(s));
 	const void *ctx[2] = { t, s };
 	uint32_t id = imap_get(&t->map, h, str_eq, ctx);
 	if (id != UINT32_MAX)
@@ -183,7 +161,7 @@ static int32_t intern_mod(struct xsym *s, const struct sym_module *sm)
 		 * too: no inline frame found there means there is none. */
 		.has_inline = sm->has_inline || sm->has_lines,
 	};
-	uint32_t h = hash_u64(m.start ^ ((uint64_t)m.path << 40));
+	uint32_t h = (uint32_t)hash_mix(m.start ^ ((uint64_t)m.path << 40));
 	const void *ctx[2] = { s, &m };
 	uint32_t i = imap_get(&s->modmap, h, mod_eq, ctx);
 	if (i != UINT32_MAX)
@@ -214,7 +192,7 @@ static void push_frame(struct xsym *s, const char *name, const char *file,
 
 uint32_t xsym_loc(struct xsym *s, uint64_t pc)
 {
-	uint32_t h = hash_u64(pc);
+	uint32_t h = (uint32_t)hash_mix(pc);
 	const void *ctx[2] = { s, &pc };
 	uint32_t i = imap_get(&s->locmap, h, loc_eq, ctx);
 	if (i != UINT32_MAX)

@@ -109,18 +109,13 @@ void profile_reset(struct profile *p, uint64_t t_ns)
  * pcs that differ only in low bits over the whole index. */
 static uint64_t key_hash(pid_t tid, const uint64_t *pcs, uint32_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)(uint32_t)tid << 32) ^ n;
+	uint64_t h = HASH_INIT ^ ((uint64_t)(uint32_t)tid << 32) ^ n;
 	for (uint32_t i = 0; i < n; i++) {
 		h ^= pcs[i];
 		h *= 0x9e3779b97f4a7c15ull;
 		h = (h << 29) | (h >> 35);
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	return hash_mix(h);
 }
 
 static void index_grow(struct profile *p)

@@ -35,23 +35,11 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
+/* Strings hashed with their terminator, so (name, file) pairs cannot run
+ * together; NULL differs from "". */
 static uint64_t str_hash(uint64_t h, const char *s)
 {
-	if (!s)
-		return (h ^ 0x55) * 0x100000001b3ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return (h ^ 0xff) * 0x100000001b3ull;
+	return s ? hash_fnv(h, s, strlen(s) + 1) : hash_fnv(h, "\1", 1);
 }
 
 static int str_eq(const char *a, const char *b)
@@ -93,7 +81,7 @@ static void u64map_grow(struct u64map *m)
 	for (uint32_t i = 0; i <= m->mask; i++) {
 		if (!m->vals[i])
 			continue;
-		uint32_t s = (uint32_t)mix64(m->keys[i]) & g.mask;
+		uint32_t s = (uint32_t)hash_mix(m->keys[i]) & g.mask;
 		while (g.vals[s])
 			s = (s + 1) & g.mask;
 		g.keys[s] = m->keys[i];
@@ -107,7 +95,7 @@ static void u64map_grow(struct u64map *m)
 /* Returns a pointer to the value slot (value + 1, 0 if just inserted). */
 static uint32_t *u64map_slot(struct u64map *m, uint64_t key)
 {
-	uint32_t s = (uint32_t)mix64(key) & m->mask;
+	uint32_t s = (uint32_t)hash_mix(key) & m->mask;
 	while (m->vals[s]) {
 		if (m->keys[s] == key)
 			return &m->vals[s];
@@ -116,7 +104,7 @@ static uint32_t *u64map_slot(struct u64map *m, uint64_t key)
 	/* Miss: grow only now, so hits (the common case) never pay for it. */
 	if ((m->n + 1) * 2 > m->mask + 1) {
 		u64map_grow(m);
-		s = (uint32_t)mix64(key) & m->mask;
+		s = (uint32_t)hash_mix(key) & m->mask;
 		while (m->vals[s])
 			s = (s + 1) & m->mask;
 	}
@@ -230,7 +218,7 @@ static void funcs_index_grow(struct report *r)
 static uint32_t func_intern(struct report *r, const char *name, const char *file,
 			    const char *module, int start_line)
 {
-	uint64_t h = str_hash(str_hash(str_hash(0xcbf29ce484222325ull, name), file), module);
+	uint64_t h = str_hash(str_hash(str_hash(HASH_INIT, name), file), module);
 	uint32_t s = (uint32_t)h & r->fmask;
 	while (r->fidx[s]) {
 		uint32_t id = r->fidx[s] - 1;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "tui/layout.h"
 
 /* Desired widths at a comfortable terminal size; the name takes any extra. */
@@ -307,4 +308,10 @@ int layout_snapshot_name(char *buf, size_t len, pid_t pid, const struct tm *tm,
 	n = snprintf(buf, len, "ctop-prof-%d-%s%s%s.pb.gz", (int)pid, ts, sq,
 		     kind ? kind : "");
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+uint64_t layout_path_key(uint64_t parent, const char *name)
+{
+	uint64_t h = hash_fnv(HASH_INIT, name ? name : "", name ? strlen(name) : 0);
+	return ((parent * 0x9e3779b97f4a7c15ull) ^ h) | 1;
 }

@@ -68,6 +68,11 @@ void layout_scroll_move(struct scroll *s, int delta, int n, int h);
 /* Jump to row idx (g: 0, G: n-1), clamped. */
 void layout_scroll_to(struct scroll *s, int idx, int n, int h);
 
+/* Key of a call-tree node from its parent's key and its function name: a
+ * node (tree row, flame box, zoom) is found again across refreshes by its
+ * path of names. Never 0 (free slots are 0). */
+uint64_t layout_path_key(uint64_t parent, const char *name);
+
 /* "^name$" with every POSIX ERE metacharacter of name escaped, for the
  * f/i/h filters on one function. Returns -ENOSPC when it does not fit. */
 int layout_regex_quote(const char *name, char *out, size_t outlen);

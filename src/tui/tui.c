@@ -32,10 +32,7 @@ struct strpool {
 
 static uint32_t str_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return (uint32_t)hash_fnv(HASH_INIT, s, strlen(s));
 }
 
 struct strpool *strpool_new(void)
@@ -139,6 +136,13 @@ void tui_status(struct tui *t, const char *fmt, ...)
 	snprintf(t->a->status, sizeof t->a->status, "%s", t->hdr.status);
 	if (!g_locked)
 		app_unlock(t->a);
+}
+
+void tui_set_str(char **dst, const char *s)
+{
+	char *d = s ? xstrdup(s) : NULL;   /* s may point into *dst */
+	free(*dst);
+	*dst = d;
 }
 
 void tui_set_sel(struct tui *t, const char *name)
@@ -424,11 +428,17 @@ static void draw_header(struct tui *t)
 			 unwind_name(t->a->opt->unwind));
 	screen_put(0, 0, t->cols, screen_attr(R_HEADER), line, 1);
 
-	l = (size_t)snprintf(line, sizeof line, "samples %s  lost %s  elapsed %s  window: %s  filters: ",
+	l = (size_t)snprintf(line, sizeof line, "samples %s  lost %s  ",
 			     layout_fmt_count(h->samples, a, sizeof a),
-			     layout_fmt_count(h->lost, b, sizeof b),
-			     layout_fmt_duration(h->elapsed_s, c, sizeof c),
-			     window_name(t->window));
+			     layout_fmt_count(h->lost, b, sizeof b));
+	/* samples past the unique-stack cap are counted, not kept: say so */
+	if (h->dropped && l < sizeof line)
+		l += (size_t)snprintf(line + l, sizeof line - l, "dropped %s  ",
+				      layout_fmt_count(h->dropped, a, sizeof a));
+	if (l < sizeof line)
+		l += (size_t)snprintf(line + l, sizeof line - l, "elapsed %s  window: %s  filters: ",
+				      layout_fmt_duration(h->elapsed_s, c, sizeof c),
+				      window_name(t->window));
 	int any = 0;
 	for (int i = 0; i < 3; i++) {
 		if (!t->fname[i] || l >= sizeof line)
@@ -544,7 +554,7 @@ int tui_run(struct app *a)
 	struct tui *t = xcalloc(1, sizeof *t);
 	double iv = a->opt->interval > 0.05 ? a->opt->interval : 1.0;
 	uint64_t interval = (uint64_t)(iv * 1e9), next;
-	int dirty = 1, quit_sig = 0;
+	int dirty = 1;
 
 	t->a = a;
 	t->view = VIEW_TOP;
@@ -574,10 +584,8 @@ int tui_run(struct app *a)
 		if (timeout > TICK_MS)
 			timeout = TICK_MS;
 		ev = screen_wait(timeout);
-		if (ev & SCR_QUIT) {
-			quit_sig = 1;
+		if (ev & SCR_QUIT)
 			break;
-		}
 		if (ev & SCR_ERRLINE) {
 			const char *l;
 			while ((l = screen_errline()))
@@ -647,7 +655,6 @@ int tui_run(struct app *a)
 			dirty = 1;
 	}
 	screen_end();
-	(void)quit_sig;
 	tui_free(t);
 	return 0;
 }

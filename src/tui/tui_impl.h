@@ -151,6 +151,7 @@ int tui_func_id(const struct tui *t, const char *name);   /* -1 if absent */
 int tui_match(const struct tui *t, const char *s);        /* search hit */
 void tui_status(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tui_set_sel(struct tui *t, const char *name);
+void tui_set_str(char **dst, const char *s);             /* copy of s, or NULL */
 void tui_draw_all(struct tui *t);
 uint64_t tui_now(const struct tui *t);   /* the time the report is built for */
 void tui_filter_set(struct tui *t, int which, const char *name);

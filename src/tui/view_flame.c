@@ -46,14 +46,6 @@ static const char *node_module(const struct tui *t, const struct flame_state *s,
 	return f < t->nfuncs ? t->funcs[f].module : "";
 }
 
-static uint64_t step_key(uint64_t parent, const char *name)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ull;
-	return ((parent * 0x9e3779b97f4a7c15ull) ^ h) | 1;
-}
-
 /* Path keys for every node, parents before children whatever the order of
  * the array (memoized walk up the parent chain). */
 static void compute_keys(struct tui *t, struct flame_state *s)
@@ -73,7 +65,7 @@ static void compute_keys(struct tui *t, struct flame_state *s)
 		uint64_t k = j != NONE && j < s->n ? s->keys[j] : 7;
 		while (len > 0) {
 			j = chain[--len];
-			k = s->keys[j] = step_key(k, node_name(t, s, j));
+			k = s->keys[j] = layout_path_key(k, node_name(t, s, j));
 		}
 	}
 	free(chain);

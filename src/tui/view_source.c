@@ -39,13 +39,6 @@ static struct source_state *st(struct tui *t)
 	return t->src;
 }
 
-static void set_str(char **dst, const char *s)
-{
-	char *d = s ? xstrdup(s) : NULL;
-	free(*dst);
-	*dst = d;
-}
-
 static void src_collect(struct tui *t)
 {
 	struct source_state *s = st(t);
@@ -62,7 +55,7 @@ static void src_collect(struct tui *t)
 	if (!name)
 		return;
 	if (!s->func || strcmp(s->func, name)) {
-		set_str(&s->func, name);
+		tui_set_str(&s->func, name);
 		s->positioned = 0;
 	}
 	free(s->lines);
@@ -85,7 +78,7 @@ static void src_collect(struct tui *t)
 	if (!file)
 		file = t->funcs[id].file;
 	if ((file == NULL) != (s->file == NULL) || (file && strcmp(file, s->file))) {
-		set_str(&s->file, file);
+		tui_set_str(&s->file, file);
 		s->positioned = 0;
 	}
 }
@@ -166,8 +159,8 @@ static void load_file(struct tui *t, struct source_state *s)
 		return;
 	free_text(s);
 	s->err[0] = 0;
-	set_str(&s->loaded, s->file);
-	set_str(&s->shown, s->file);
+	tui_set_str(&s->loaded, s->file);
+	tui_set_str(&s->shown, s->file);
 	n = read_regular(s->file, &buf);
 	if (n >= 0)
 		goto ok;
@@ -176,7 +169,7 @@ static void load_file(struct tui *t, struct source_state *s)
 		 s->file[0] == '/' ? "root" : "cwd", s->file[0] == '/' ? "" : "/", s->file);
 	n = read_regular(alt, &buf);
 	if (n >= 0) {
-		set_str(&s->shown, alt);
+		tui_set_str(&s->shown, alt);
 		goto ok;
 	}
 	e2 = (int)-n;

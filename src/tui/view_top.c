@@ -34,13 +34,6 @@ static struct top_state *st(struct tui *t)
 	return t->top;
 }
 
-static void set_str(char **dst, const char *s)
-{
-	char *d = s ? xstrdup(s) : NULL;
-	free(*dst);
-	*dst = d;
-}
-
 static int cmp_edge(const void *a, const void *b)
 {
 	const struct redge *x = a, *y = b;
@@ -266,12 +259,12 @@ static int top_key(struct tui *t, int ch)
 	if (!s->peek) {
 		r = keys_list_move(&s->sc, ch, (int)s->n, t->vh - 1);
 		if (r >= 0) {
-			set_str(&s->follow, cursor_name(t, s));
+			tui_set_str(&s->follow, cursor_name(t, s));
 			return r;
 		}
 		if ((key_is_enter(ch) || ch == KEY_RIGHT || ch == 'l') && s->sc.cursor < (int)s->n) {
-			set_str(&s->follow, cursor_name(t, s));
-			set_str(&s->pname, s->follow);
+			tui_set_str(&s->follow, cursor_name(t, s));
+			tui_set_str(&s->pname, s->follow);
 			s->peek = 1;
 			s->nhist = 0;
 			s->psc_to_self = 1;
@@ -291,7 +284,7 @@ static int top_key(struct tui *t, int ch)
 			s->nhist--;
 		}
 		s->hist[s->nhist++] = xstrdup(s->pname);
-		set_str(&s->pname, t->funcs[s->prows[s->psc.cursor].func].name);
+		tui_set_str(&s->pname, t->funcs[s->prows[s->psc.cursor].func].name);
 		s->psc_to_self = 1;
 		return ACT_COLLECT | ACT_DRAW;
 	}
@@ -303,7 +296,7 @@ static int top_key(struct tui *t, int ch)
 		} else {
 			/* back to the table, on the function we were looking at */
 			s->peek = 0;
-			set_str(&s->follow, s->pname);
+			tui_set_str(&s->follow, s->pname);
 		}
 		return ACT_COLLECT | ACT_DRAW;
 	}
@@ -329,7 +322,7 @@ static int top_search(struct tui *t, int dir)
 		if (tui_match(t, t->funcs[f].name)) {
 			sc->cursor = i;
 			if (!s->peek)
-				set_str(&s->follow, t->funcs[f].name);
+				tui_set_str(&s->follow, t->funcs[f].name);
 			return ACT_DRAW;
 		}
 	}

@@ -33,20 +33,6 @@ static struct tree_state *st(struct tui *t)
 	return t->tree;
 }
 
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static uint64_t child_key(uint64_t parent, const char *name)
-{
-	uint64_t k = (parent * 0x9e3779b97f4a7c15ull) ^ name_hash(name);
-	return k | 1;      /* 0 marks a free slot in the override table */
-}
-
 static int ov_get(const struct tree_state *s, uint64_t key)
 {
 	if (!s->ovcap)
@@ -142,7 +128,7 @@ static void index_tree(struct tui *t, struct tree_state *s)
 			cnt++;
 		uint32_t *tmp = cnt <= 64 ? kids : xmalloc(cnt * sizeof *tmp);
 		for (uint32_t k = c; k != NONE && k < s->n; k = s->nodes[k].next_sibling) {
-			s->keys[k] = child_key(s->keys[i], node_name(t, &s->nodes[k]));
+			s->keys[k] = layout_path_key(s->keys[i], node_name(t, &s->nodes[k]));
 			tmp[nk++] = k;
 		}
 		for (uint32_t k = nk; k > 0 && sp < (int)s->n; k--) {

@@ -20,6 +20,31 @@ static uint64_t clock_ns(clockid_t c)
 uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t realtime_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
+void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+uint64_t hash_fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+uint64_t hash_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
 void errmsg(const char *fmt, ...)
 {
 	char buf[1024];

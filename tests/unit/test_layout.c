@@ -310,6 +310,24 @@ static void test_snapshot_name(void **state)
 	assert_int_equal(layout_snapshot_name(b, 10, 1234, &tm, 0, ""), -ENOSPC);
 }
 
+/* Tree rows, flame boxes and zooms are found again by path key: the key
+ * depends on the whole path and the order of names, and is never 0. */
+static void test_path_key(void **state)
+{
+	(void)state;
+	uint64_t root = 5;
+	uint64_t a = layout_path_key(root, "main"), b = layout_path_key(a, "work");
+	assert_int_equal(a, layout_path_key(root, "main"));      /* stable */
+	assert_true(b != layout_path_key(root, "work"));          /* path matters */
+	assert_true(layout_path_key(layout_path_key(root, "x"), "y") !=
+		    layout_path_key(layout_path_key(root, "y"), "x"));   /* order matters */
+	assert_true(a != layout_path_key(7, "main"));             /* root matters */
+	assert_true(layout_path_key(0, "") != 0);
+	assert_true(layout_path_key(0, NULL) != 0);
+	for (uint64_t k = 0; k < 1000; k++)
+		assert_true(layout_path_key(k * 0x1234567, "f") != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_scroll),
 		cmocka_unit_test(test_regex_quote),
 		cmocka_unit_test(test_snapshot_name),
+		cmocka_unit_test(test_path_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

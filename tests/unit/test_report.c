@@ -17,6 +17,7 @@
  *   S3 tid 2 x2: c b main           (b at line 35)
  *   S4 tid 2 x1: memcpy c main
  * total 11; flat a5 inl3 c2 memcpy1; cum main11 a8 b5 inl3 c3 memcpy1. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -354,6 +355,42 @@ static void test_bad_regex(void **state)
 		assert_int_equal(fk.calls, 0);
 	}
 	profile_free(p);
+}
+
+/* The matcher the writers share with the report: per-name bits and the
+ * stack rule, including the no-filter case (NULL matcher). */
+static void test_match_api(void **state)
+{
+	(void)state;
+	struct report_match *m = (struct report_match *)1;
+	const char *err = NULL;
+	assert_int_equal(report_match_new(NULL, &m, &err), 0);
+	assert_null(m);
+	struct report_filter none = { .focus = "", .tid = 5 };
+	assert_int_equal(report_match_new(&none, &m, &err), 0);
+	assert_null(m);
+	assert_int_equal(report_match_name(NULL, "x"), 0);
+	assert_int_equal(report_match_keep(NULL, 0, 1), 1);
+	assert_int_equal(report_match_keep(NULL, 0, 0), 0);   /* nothing left */
+
+	struct report_filter f = { .focus = "^a", .ignore = "b$", .hide = "c" };
+	assert_int_equal(report_match_new(&f, &m, &err), 0);
+	assert_non_null(m);
+	assert_int_equal(report_match_name(m, "abc"), REPORT_FOCUS | REPORT_HIDE);
+	assert_int_equal(report_match_name(m, "ab"), REPORT_FOCUS | REPORT_IGNORE);
+	assert_int_equal(report_match_name(m, "zzz"), 0);
+	assert_int_equal(report_match_keep(m, REPORT_FOCUS, 1), 1);
+	assert_int_equal(report_match_keep(m, 0, 1), 0);               /* not focused */
+	assert_int_equal(report_match_keep(m, REPORT_FOCUS | REPORT_IGNORE, 3), 0);
+	assert_int_equal(report_match_keep(m, REPORT_FOCUS | REPORT_HIDE, 0), 0);
+	report_match_free(m);
+
+	struct report_filter bad = { .hide = "(" };
+	m = (struct report_match *)1;
+	assert_int_equal(report_match_new(&bad, &m, &err), -EINVAL);
+	assert_null(m);
+	assert_non_null(strstr(err, "hide"));
+	report_match_free(NULL);
 }
 
 static struct profile *rec_profile(void)
@@ -965,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_ignore),
 		cmocka_unit_test(test_hide),
 		cmocka_unit_test(test_bad_regex),
+		cmocka_unit_test(test_match_api),
 		cmocka_unit_test(test_recursion),
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_tree),
