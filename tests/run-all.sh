@@ -21,6 +21,10 @@ add() {
 		f=$(sed -n 's/^[A-Za-z0-9_-]*: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | tail -1)
 	fi
 	p=${p:-0} f=${f:-0}
+	if [ $((p + f)) -eq 0 ] && [ "$rc" -eq 0 ]; then
+		echo "!! $name ran no test"
+		f=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "!! $name exited with status $rc without reporting a failed test"
 		f=1
@@ -30,9 +34,17 @@ add() {
 }
 
 echo "== unit tests (cmocka)"
-for t in "$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	"$t" 2>&1 | tee "$log"; add "$(basename "$t")" "${PIPESTATUS[0]}"
+# Every tests/unit/test_*.c must have run: a test that was not built (make
+# unit failed, or was not run) is a failure, not a silent skip.
+for src in tests/unit/test_*.c; do
+	name=$(basename "$src" .c)
+	t=$BUILD/tests/$name
+	if [ ! -x "$t" ]; then
+		echo "!! $name: no binary at $t (run make unit)"
+		failn=$((failn + 1)); failed+=("$name")
+		continue
+	fi
+	"$t" 2>&1 | tee "$log"; add "$name" "${PIPESTATUS[0]}"
 done
 for dir in integration tui; do
 	echo "== $dir tests"
