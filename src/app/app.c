@@ -95,8 +95,11 @@ static void reap_child(struct app *a)
 	    (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
 		return;
 	/* exited: nothing else can be pending for it now */
-	if (waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG) == 0 && si.si_pid == a->child)
+	if (waitid(P_PID, (id_t)a->child, &si, WEXITED | WNOHANG) == 0 && si.si_pid == a->child) {
+		app_lock(a);        /* the TUI reads it under the lock */
 		a->child = -1;
+		app_unlock(a);
+	}
 }
 
 static void *collector_main(void *arg)

@@ -41,6 +41,7 @@
 
 #include "gort.h"
 #include "gort_impl.h"
+#include "target.h"
 
 #define GORT_MAX_GS 1000000u     /* bound on goroutines per scan */
 #define GORT_BATCH 1024          /* iovecs per process_vm_readv (IOV_MAX) */
@@ -275,8 +276,7 @@ static void find_bias(struct gort *g)
 		return;
 	exe[el] = 0;
 	char *maps = NULL;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)g->pid);
-	if (read_file(path, &maps) < 0)
+	if (target_read_maps(g->pid, &maps) < 0)
 		return;
 	/* The exe's mapping: same file (device and inode), or same path. */
 	char *save = NULL;
@@ -950,7 +950,17 @@ int gort_scan(struct gort *g, struct goroutine **out, struct gort_stats *st)
 				o->pcs[o->n++] = x->startpc;
 			continue;
 		}
-		o->pcs[o->n++] = x->pc;
+		/* g.sched.pc is where the goroutine resumes: just after the
+		 * call that parked it (gopark's mcall, entersyscall's caller),
+		 * or the entry of a goroutine that has not run yet. Go's own
+		 * traceback reports the call site (pc - 1) unless pc is an
+		 * entry, and so do we: pcs are call sites, the line is the
+		 * call's, not the next one. */
+		uint64_t entry = 0;
+		int at_entry = !g->pcln ||
+			(gopclntab_lookup(g->pcln, x->pc - g->bias, NULL, NULL, &entry) &&
+			 entry == x->pc - g->bias);
+		o->pcs[o->n++] = at_entry ? x->pc : x->pc - 1;
 		w[i] = (struct walk){ o, x->pc, x->sp, x->bp, x->lo, x->hi, 1, { 0, 0 } };
 	}
 	unwind_all(g, w, nraw);
