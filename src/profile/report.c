@@ -946,6 +946,15 @@ int report_lines(const struct report *r, uint32_t func, const char **file,
  * sorted by flat. The name is the 6th whitespace-separated field; C++ names
  * may contain spaces ("foo<int, char>"), so only simple names can be cut by
  * field. module is "-" when unknown, file:line "-" when unknown. */
+/* Names come from the target's binaries: control characters (a planted
+ * ESC sequence, a newline that would forge a row) print as '?', so the
+ * table is safe on a terminal and keeps one row per line. */
+static void put_clean(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 void report_print_top(const struct report *r, FILE *f, int max_rows)
 {
 	uint32_t *ids = report_sorted(r, SORT_FLAT);
@@ -965,15 +974,20 @@ void report_print_top(const struct report *r, FILE *f, int max_rows)
 	for (size_t i = 0; i < rows; i++) {
 		const struct rfunc *fn = &r->funcs[ids[i]];
 		sum += fn->flat;
-		fprintf(f, "%10llu %6.2f%% %6.2f%% %10llu %6.2f%%  %s %s ",
+		fprintf(f, "%10llu %6.2f%% %6.2f%% %10llu %6.2f%%  ",
 			(unsigned long long)fn->flat, 100.0 * (double)fn->flat / tot,
 			100.0 * (double)sum / tot, (unsigned long long)fn->cum,
-			100.0 * (double)fn->cum / tot, fn->name,
-			fn->module && *fn->module ? fn->module : "-");
-		if (fn->file)
-			fprintf(f, "%s:%d\n", fn->file, fn->line);
-		else
+			100.0 * (double)fn->cum / tot);
+		put_clean(f, fn->name);
+		fputc(' ', f);
+		put_clean(f, fn->module && *fn->module ? fn->module : "-");
+		fputc(' ', f);
+		if (fn->file) {
+			put_clean(f, fn->file);
+			fprintf(f, ":%d\n", fn->line);
+		} else {
 			fputs("-\n", f);
+		}
 	}
 	free(ids);
 }

@@ -878,6 +878,43 @@ static void test_empty(void **state)
 	profile_free(p);
 }
 
+/* A name with control characters (a terminal escape, a newline) cannot
+ * forge rows of the text table or reach a terminal raw. */
+static const struct sym_loc *evil_resolve(void *ctx, uint64_t pc)
+{
+	(void)ctx;
+	static struct sym_frame fr[] = { { "evil\033[2J\nname", "/src/x\r.c", 7, 0 } };
+	static struct sym_module m = { .name = "mod\007" };
+	static struct sym_loc l = { 0, &m, 1, fr };
+	l.pc = pc;
+	return &l;
+}
+
+static void test_print_top_control_chars(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	uint64_t pc = 0x1234;
+	profile_add(p, 1, &pc, 1, T0, 3, 1);
+	struct report *r = report_build(p, WINDOW_ALL, T0, NULL, evil_resolve, NULL, NULL);
+	assert_non_null(r);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	report_print_top(r, f, 0);
+	fclose(f);
+	for (size_t i = 0; i < len; i++)
+		assert_true(buf[i] == '\n' || ((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f));
+	assert_non_null(strstr(buf, "evil?[2J?name mod? /src/x?.c:7\n"));
+	int lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, 3);    /* summary, header, one row */
+	free(buf);
+	report_free(r);
+	profile_free(p);
+}
+
 /* Randomized cross-check against a naive computation on expanded stacks:
  * flat/cum per function, tree node totals = number of samples whose
  * root-first (or leaf-first) name sequence starts with the node's path,
@@ -1003,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_hide),
 		cmocka_unit_test(test_bad_regex),
 		cmocka_unit_test(test_match_api),
+		cmocka_unit_test(test_print_top_control_chars),
 		cmocka_unit_test(test_recursion),
 		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_tree),
