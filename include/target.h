@@ -36,6 +36,10 @@ int target_comm(pid_t pid, char *buf, size_t len);  /* process name */
 /* All thread ids of pid, sorted. Returns count or -errno; *tids malloc'ed. */
 int target_tasks(pid_t pid, pid_t **tids);
 int target_thread_stat(pid_t pid, pid_t tid, struct proc_stat *st);
-uid_t target_uid(pid_t pid);     /* real uid, (uid_t)-1 on error */
+uid_t target_uid(pid_t pid);
+/* Content of /proc/PID/maps. When the main thread has exited (a zombie
+ * leader after pthread_exit) that file is empty: the maps of a live thread
+ * are read instead. Returns length or -errno; *out malloc'ed. */
+ssize_t target_read_maps(pid_t pid, char **out);     /* real uid, (uid_t)-1 on error */
 
 #endif

@@ -31,6 +31,7 @@
 #include "gort.h"
 #include "symbol.h"
 #include "symbol_impl.h"
+#include "target.h"
 
 /* An unknown address makes us re-read the maps (a dlopen or an exec we have
  * not seen yet), but not more often than this: a stream of garbage pcs must
@@ -684,10 +685,9 @@ static Dwfl *new_dwfl(struct symtab *st)
 /* Re-reads the maps. Returns 1 if modules changed, 0 if not, -errno. */
 static int do_refresh(struct symtab *st)
 {
-	char path[64], *text;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)st->pid);
+	char *text;
 	st->last_refresh = now_ns();
-	ssize_t len = read_file(path, &text);
+	ssize_t len = target_read_maps(st->pid, &text);
 	if (len < 0)
 		return (int)len;
 	if (st->maps_text && strcmp(st->maps_text, text) == 0 && st->dwfl) {

@@ -331,3 +331,30 @@ uid_t target_uid(pid_t pid)
 	free(buf);
 	return u < 0 ? (uid_t)-1 : (uid_t)u;
 }
+
+ssize_t target_read_maps(pid_t pid, char **out)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	ssize_t len = read_file(path, out);
+	if (len != 0)
+		return len;
+	free(*out);
+	*out = NULL;
+	pid_t *tids = NULL;
+	int n = target_tasks(pid, &tids);
+	for (int i = 0; i < n && len <= 0; i++) {
+		if (tids[i] == pid)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%d/maps", (int)pid, (int)tids[i]);
+		free(*out);
+		*out = NULL;
+		len = read_file(path, out);
+	}
+	free(tids);
+	if (len < 0)
+		return len;
+	if (!*out)
+		*out = xstrdup("");
+	return len;
+}

@@ -162,12 +162,11 @@ struct maps { struct range *r; size_t n; };
 
 static int maps_read(pid_t pid, struct maps *m)
 {
-	char path[64], *buf;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	char *buf;
 	free(m->r);
 	m->r = NULL;
 	m->n = 0;
-	ssize_t len = read_file(path, &buf);
+	ssize_t len = target_read_maps(pid, &buf);
 	if (len < 0)
 		return (int)len;
 	size_t cap = 0;

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +460,55 @@ static void test_scan_args(void **state)
 	assert_null(out);
 }
 
+/* A process whose main thread called pthread_exit: /proc/PID/maps is empty,
+ * target_read_maps still returns the mappings (from a live thread). */
+static void *zombie_leader_thread(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+static void test_read_maps_zombie_leader(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pthread_t t;
+		close(p[0]);
+		pthread_create(&t, NULL, zombie_leader_thread, NULL);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	close(p[1]);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	char path[64], *direct = NULL, *maps = NULL;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)child);
+	ssize_t dl = -1;
+	for (int i = 0; i < 200; i++) {  /* until the leader is a zombie */
+		free(direct);
+		direct = NULL;
+		dl = read_file(path, &direct);
+		if (dl == 0)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(dl, 0);
+	ssize_t len = target_read_maps(child, &maps);
+	assert_true(len > 0);
+	assert_non_null(strstr(maps, "test_proc"));
+	free(direct);
+	free(maps);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_maps_bad),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_read_maps_zombie_leader),
 		cmocka_unit_test(test_threads_refresh),
 		cmocka_unit_test(test_syscall_names),
 		cmocka_unit_test(test_scan_args),
