@@ -33,6 +33,12 @@ typedef int (*profile_visit_fn)(pid_t tid, const uint64_t *pcs, uint32_t n,
 				uint64_t count, void *arg);
 void profile_foreach(const struct profile *p, enum window w, uint64_t now_ns,
 		     profile_visit_fn cb, void *arg);
+/* When window w begins as of now_ns (same clock): the profile's start for
+ * WINDOW_ALL, else the start of the oldest one-second bucket the window
+ * sums (the current partial second and the N-1 before it), never before the
+ * profile's start. The span from it to now_ns is what the window holds,
+ * which outputs give as the profile's duration. */
+uint64_t profile_window_start(const struct profile *p, enum window w, uint64_t now_ns);
 /* Nominal sampling period for outputs (last period_ns passed to add). */
 uint64_t profile_period_ns(const struct profile *p);
 

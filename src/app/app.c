@@ -516,21 +516,15 @@ void app_export_ctx(struct app *a, struct export_ctx *x, enum window w,
 	 * its sym_loc, and listing them here opened every module's ELF. */
 	x->thread_name = app_thread_name;
 	x->tctx = a;
-	/* The profile holds samples since its start: the session's, or the
-	 * last reset (key r), which the file's time span must follow. */
-	struct profile_totals pt;
-	profile_totals(a->prof, &pt);
-	uint64_t start = pt.start_ns > a->start_ns ? pt.start_ns : a->start_ns;
-	uint64_t end = app_now(a);
+	/* The file's time span is what the window holds: since the start of
+	 * the session or the last reset (key r), or the seconds a "last N s"
+	 * window sums, as the profile counts them. */
+	uint64_t end = x->now_ns;
+	uint64_t start = profile_window_start(a->prof, w, end);
+	if (start < a->start_ns)
+		start = a->start_ns;
 	x->time_nanos = a->start_wall_ns + (start - a->start_ns);
 	x->duration_nanos = end > start ? end - start : 0;
-	if (w != WINDOW_ALL) {
-		uint64_t span = w == WINDOW_10S ? 10000000000u : 60000000000u;
-		if (x->duration_nanos > span) {
-			x->time_nanos += x->duration_nanos - span;
-			x->duration_nanos = span;
-		}
-	}
 	x->comment = a->opt->cmdline;
 }
 

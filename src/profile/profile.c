@@ -248,10 +248,23 @@ static uint64_t window_count(const struct pentry *e, uint32_t now_sec, uint32_t 
 	return c;
 }
 
+static uint32_t window_secs(enum window w)
+{
+	return w == WINDOW_10S ? 10 : w == WINDOW_60S ? 60 : 0;
+}
+
+uint64_t profile_window_start(const struct profile *p, enum window w, uint64_t now_ns)
+{
+	uint32_t secs = window_secs(w), now_sec = sec_of(p, now_ns);
+	if (!secs || now_sec + 1 <= secs)
+		return p->start_ns;
+	return p->start_ns + (uint64_t)(now_sec - secs + 1) * NS_PER_SEC;
+}
+
 void profile_foreach(const struct profile *p, enum window w, uint64_t now_ns,
 		     profile_visit_fn cb, void *arg)
 {
-	uint32_t secs = w == WINDOW_10S ? 10 : w == WINDOW_60S ? 60 : 0;
+	uint32_t secs = window_secs(w);
 	uint32_t now_sec = sec_of(p, now_ns);
 	for (uint32_t i = 0; i < p->nents; i++) {
 		const struct pentry *e = &p->ents[i];

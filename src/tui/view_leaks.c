@@ -109,8 +109,10 @@ static void leaks_collect(struct tui *t)
 	struct groups *g;
 	int n;
 
-	if (!s->go_init) {
-		s->go = a->go_groups != NULL;   /* goroutines tell more, when there */
+	/* goroutines tell more, when there; decided once the scanner has
+	 * looked at the binary (reading its DWARF takes a moment) */
+	if (!s->go_init && a->go_checked) {
+		s->go = a->go_groups != NULL;
 		s->go_init = 1;
 	}
 	s->have_go = a->go_groups != NULL;

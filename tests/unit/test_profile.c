@@ -297,9 +297,47 @@ static void test_cap(void **state)
 	profile_free(p);
 }
 
+/* The window's start (the pprof duration of a windowed save) agrees with
+ * what foreach counts: a sample is in the window iff it is at or after the
+ * start. One sample every 0.25 s for 100 s, windows checked every 0.1 s. */
+static void test_window_start(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_reset(p, T0);
+	assert_int_equal(profile_window_start(p, WINDOW_ALL, T0 + S(500)), T0);
+	assert_int_equal(profile_window_start(p, WINDOW_10S, T0 + S(5.5)), T0);
+	assert_int_equal(profile_window_start(p, WINDOW_10S, T0 + S(55.5)), T0 + S(46));
+	assert_int_equal(profile_window_start(p, WINDOW_60S, T0 + S(65.2)), T0 + S(6));
+	for (uint64_t k = 0; k < 400; k++) {
+		uint64_t pc = 0x1000 + k;
+		profile_add(p, 1, &pc, 1, T0 + k * S(0.25), 1, 1);
+	}
+	for (uint64_t now = T0; now < T0 + S(100); now += S(0.1)) {
+		for (enum window w = WINDOW_ALL; w < WINDOW_COUNT; w++) {
+			uint64_t start = profile_window_start(p, w, now), want = 0;
+			for (uint64_t k = 0; k < 400; k++) {
+				uint64_t t = T0 + k * S(0.25);
+				want += t >= start && t <= now;
+			}
+			/* samples after now are in the bucket of now's second */
+			uint64_t later = 0;
+			for (uint64_t k = 0; k < 400; k++) {
+				uint64_t t = T0 + k * S(0.25);
+				later += t > now && (t - T0) / S(1) == (now - T0) / S(1);
+			}
+			if (w == WINDOW_ALL)
+				later = 400 - want;
+			assert_int_equal(win(p, w, now), want + later);
+		}
+	}
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_window_names),
 		cmocka_unit_test(test_counts_unique_keys),
 		cmocka_unit_test(test_foreach_exact_stack),
