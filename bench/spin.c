@@ -10,6 +10,11 @@
  * own start-up) stays out of the count. At the end it prints
  *   iterations N seconds S rate R
  * and exits; with SECONDS = 0 it runs until killed (-n: and prints nothing).
+ * It also prints the CPU time its threads got inside the window and the
+ * iterations per CPU-second: on a loaded machine the wall-clock rate
+ * mostly says how much CPU the scheduler gave the target, the CPU rate
+ * what the profiler cost it per CPU-second it ran (interrupts, stack
+ * copies and stops are charged to the target's own time).
  *
  * Built with frame pointers (fp unwinding works) and .eh_frame (dwarf
  * unwinding works), so one binary serves both unwind modes. */
@@ -38,6 +43,7 @@ static double seconds = 5, warmup = 0.5;
 static int depth = 8, spread = 1;
 static double t_begin, t_end;
 static atomic_ulong total;
+static atomic_ulong cpu_ns;     /* threads' CPU time inside the window */
 static volatile unsigned long sink;
 
 static double now(void)
@@ -45,6 +51,13 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static unsigned long thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (unsigned long)ts.tv_sec * 1000000000UL + (unsigned long)ts.tv_nsec;
 }
 
 __attribute__((noinline)) unsigned long spin_leaf_a(unsigned long x)
@@ -82,18 +95,24 @@ DOWN(spin_down_c, spin_down_a)
 __attribute__((noinline)) static void *spin_worker(void *arg)
 {
 	unsigned long x = (unsigned long)(uintptr_t)arg * 2654435761UL + 1;
-	unsigned long n = 0, it = 0;
+	unsigned long n = 0, it = 0, c0 = 0, c1 = 0;
 	for (;;) {
 		int d = depth + (spread > 1 ? (int)(it++ % (unsigned)spread) : 0);
 		x = spin_down_a(d, x);
 		double t = now();
-		if (t >= t_begin && t < t_end)
+		if (t >= t_begin && t < t_end) {
+			if (!n)
+				c0 = thread_cpu_ns();
 			n++;
+		}
 		if (seconds > 0 && t >= t_end)
 			break;
 	}
+	if (n)
+		c1 = thread_cpu_ns();
 	sink = x;
 	atomic_fetch_add(&total, n);
+	atomic_fetch_add(&cpu_ns, c1 - c0);
 	return NULL;
 }
 
@@ -133,7 +152,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < threads; i++)
 		pthread_join(tid[i], NULL);
 	if (!quiet)
-		printf("iterations %lu seconds %.3f rate %.1f\n", (unsigned long)total,
-		       seconds, total / seconds);
+		printf("iterations %lu seconds %.3f rate %.1f cpu %.3f cpurate %.1f\n",
+		       (unsigned long)total, seconds, total / seconds, cpu_ns / 1e9,
+		       cpu_ns ? total / (cpu_ns / 1e9) : 0.0);
 	return 0;
 }
