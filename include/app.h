@@ -61,12 +61,15 @@ void app_unlock(struct app *a);
 const struct sym_loc *app_resolve(void *app, uint64_t pc);
 /* thread_name_fn. Call with the lock held. */
 const char *app_thread_name(void *app, pid_t tid);
-/* Fill an export context for the current state (lock held). */
+/* Fill an export context for the current state (lock held). at_ns: the
+ * moment window w is taken at (a paused display's), 0 = now. */
 void app_export_ctx(struct app *a, struct export_ctx *x, enum window w,
-		    const struct report_filter *f);
-/* Write the profile of o->profile kind to path (lock taken inside). */
+		    const struct report_filter *f, uint64_t at_ns);
+/* Write the profile of o->profile kind to path (lock taken inside); at_ns
+ * as for app_export_ctx. */
 int app_write(struct app *a, const char *path, enum profile_kind kind,
-	      enum window w, const struct report_filter *f, int overwrite);
+	      enum window w, const struct report_filter *f, int overwrite,
+	      uint64_t at_ns);
 /* Print the batch table for kind to stdout (lock taken inside). */
 void app_print_table(struct app *a, enum profile_kind kind, FILE *out);
 /* Stop reason bookkeeping: sampled time so far in ns. */

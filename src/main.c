@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	app_finish(&a);
 	if (!opt.tui)
 		app_print_table(&a, opt.profile, stdout);
-	if (opt.output && app_write(&a, opt.output, opt.profile, WINDOW_ALL, NULL, 1) < 0)
+	if (opt.output && app_write(&a, opt.output, opt.profile, WINDOW_ALL, NULL, 1, 0) < 0)
 		status = 1;
 	else if (opt.output && !opt.tui)
 		fprintf(stderr, "ctop-prof: wrote %s\n", opt.output);

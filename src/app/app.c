@@ -503,12 +503,12 @@ void app_free(struct app *a)
 /* ---- outputs ------------------------------------------------------------ */
 
 void app_export_ctx(struct app *a, struct export_ctx *x, enum window w,
-		    const struct report_filter *f)
+		    const struct report_filter *f, uint64_t at_ns)
 {
 	memset(x, 0, sizeof *x);
 	x->prof = a->prof;
 	x->window = w;
-	x->now_ns = app_now(a);
+	x->now_ns = at_ns ? at_ns : app_now(a);
 	x->filter = f;
 	x->resolve = app_resolve;
 	x->rctx = a;
@@ -534,12 +534,13 @@ static struct groups *groups_for(struct app *a, enum profile_kind kind)
 }
 
 int app_write(struct app *a, const char *path, enum profile_kind kind,
-	      enum window w, const struct report_filter *f, int overwrite)
+	      enum window w, const struct report_filter *f, int overwrite,
+	      uint64_t at_ns)
 {
 	struct export_ctx x;
 	int r;
 	app_lock(a);
-	app_export_ctx(a, &x, w, f);
+	app_export_ctx(a, &x, w, f, at_ns);
 	x.overwrite = overwrite;
 	if (kind == PROFILE_CPU) {
 		r = export_cpu(path, &x);

@@ -395,7 +395,10 @@ int tui_snapshot(struct tui *t)
 		int e;
 		if (!want[k])
 			continue;
-		e = app_write(a, names[k], pk[k], t->window, k == 0 ? &f : NULL, 0);
+		/* what the screen shows: a paused display's window is
+		 * anchored at the pause */
+		e = app_write(a, names[k], pk[k], t->window, k == 0 ? &f : NULL, 0,
+			      t->paused ? tui_now(t) : 0);
 		if (e) {
 			tui_status(t, "cannot save %s: %s", names[k], strerror(e < 0 ? -e : e));
 			rc = e;
