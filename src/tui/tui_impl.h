@@ -171,7 +171,6 @@ int key_is_back(int ch);
 void help_draw(struct tui *t, int y, int h);
 
 /* screen.c: the only owner of curses state */
-struct tui_screen_info { int unicode, color; };
 int screen_init(struct tui *t);
 void screen_end(void);
 /* Wait for input, a signal or timeout_ms. Returns SCR_* bits. */
