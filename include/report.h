@@ -108,5 +108,9 @@ int report_lines(const struct report *r, uint32_t func, const char **file,
  * max_rows <= 0 = all. name is field 6 but may contain spaces (C++). */
 #include <stdio.h>
 void report_print_top(const struct report *r, FILE *f, int max_rows);
+/* Writes s with control characters as '?': names come from the target's
+ * binaries and must not carry terminal escapes or line breaks into text
+ * output. */
+void report_put_clean(FILE *f, const char *s);
 
 #endif

@@ -576,8 +576,10 @@ void app_print_table(struct app *a, enum profile_kind kind, FILE *out)
 		sampler_get_stats(a->sampler, &ss);
 	struct profile_totals pt;
 	profile_totals(a->prof, &pt);
-	fprintf(out, "ctop-prof: PID %d (%s)  %.1fs  samples %llu  lost %llu",
-		(int)a->pid, a->comm, app_elapsed_ns(a) / 1e9,
+	/* the target names itself (prctl): no raw control characters */
+	fprintf(out, "ctop-prof: PID %d (", (int)a->pid);
+	report_put_clean(out, a->comm);
+	fprintf(out, ")  %.1fs  samples %llu  lost %llu", app_elapsed_ns(a) / 1e9,
 		(unsigned long long)pt.samples, (unsigned long long)ss.lost);
 	/* past PROFILE_MAX_STACKS unique stacks, samples are counted only */
 	if (pt.dropped)

@@ -61,10 +61,12 @@ static int gen_groups(FILE *f, void *arg)
 	fprintf(f, "%s profile: total %" PRId64 " in %zu groups\n", t->type, total, t->n);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct group_sample *g = &t->g[i];
-		fprintf(f, "\n%" PRId64 " @ state=%s", g->count,
-			g->state && *g->state ? g->state : "?");
-		if (g->wait && *g->wait)
-			fprintf(f, " wait=%s", g->wait);
+		fprintf(f, "\n%" PRId64 " @ state=", g->count);
+		report_put_clean(f, g->state && *g->state ? g->state : "?");
+		if (g->wait && *g->wait) {
+			fputs(" wait=", f);
+			report_put_clean(f, g->wait);
+		}
 		fputc('\n', f);
 		for (uint32_t k = 0; g->pcs && k < g->n; k++) {
 			uint32_t li = xsym_loc(&t->s, g->pcs[k]);   /* may move locs */
@@ -73,12 +75,15 @@ static int gen_groups(FILE *f, void *arg)
 				const struct xframe *fr = &t->s.frames[l->frame0 + j];
 				const char *file = xsym_str(&t->s, fr->file);
 				if (l->pc == CTOP_TRUNCATED_PC)
-					fprintf(f, "#\t%18s\t%s", "", xsym_str(&t->s, fr->name));
+					fprintf(f, "#\t%18s\t", "");
 				else
-					fprintf(f, "#\t0x%016" PRIx64 "\t%s", l->pc,
-						xsym_str(&t->s, fr->name));
-				if (*file)
-					fprintf(f, "\t%s:%d", file, fr->line);
+					fprintf(f, "#\t0x%016" PRIx64 "\t", l->pc);
+				report_put_clean(f, xsym_str(&t->s, fr->name));
+				if (*file) {
+					fputc('\t', f);
+					report_put_clean(f, file);
+					fprintf(f, ":%d", fr->line);
+				}
 				fputc('\n', f);
 			}
 		}

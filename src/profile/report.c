@@ -946,10 +946,10 @@ int report_lines(const struct report *r, uint32_t func, const char **file,
  * sorted by flat. The name is the 6th whitespace-separated field; C++ names
  * may contain spaces ("foo<int, char>"), so only simple names can be cut by
  * field. module is "-" when unknown, file:line "-" when unknown. */
-/* Names come from the target's binaries: control characters (a planted
- * ESC sequence, a newline that would forge a row) print as '?', so the
- * table is safe on a terminal and keeps one row per line. */
-static void put_clean(FILE *f, const char *s)
+/* Control characters (a planted ESC sequence, a newline that would forge
+ * a row) print as '?', so tables are safe on a terminal and keep one row
+ * per line. */
+void report_put_clean(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
@@ -978,12 +978,12 @@ void report_print_top(const struct report *r, FILE *f, int max_rows)
 			(unsigned long long)fn->flat, 100.0 * (double)fn->flat / tot,
 			100.0 * (double)sum / tot, (unsigned long long)fn->cum,
 			100.0 * (double)fn->cum / tot);
-		put_clean(f, fn->name);
+		report_put_clean(f, fn->name);
 		fputc(' ', f);
-		put_clean(f, fn->module && *fn->module ? fn->module : "-");
+		report_put_clean(f, fn->module && *fn->module ? fn->module : "-");
 		fputc(' ', f);
 		if (fn->file) {
-			put_clean(f, fn->file);
+			report_put_clean(f, fn->file);
 			fprintf(f, ":%d\n", fn->line);
 		} else {
 			fputs("-\n", f);
