@@ -566,9 +566,18 @@ void groups_print_table(struct groups *g, FILE *f, const char *kind)
 		for (char *c = wait; *c; c++)
 			if (*c == ' ')
 				*c = '_';
-		fprintf(f, "%7" PRId64 "  %+7" PRId64 "  %-10s  %-24s  %s%s\n",
-			v[i].count, v[i].delta_1m, *v[i].states ? v[i].states : "-", wait,
-			v[i].top_frame, v[i].suspect ? "  LEAK?" : "");
+		/* states, wait and the frame come from the target (thread
+		 * names, wait reasons, symbols): report_put_clean keeps their
+		 * control characters off the terminal. It writes one byte per
+		 * byte, so padding by strlen keeps the columns. */
+		const char *states = *v[i].states ? v[i].states : "-";
+		fprintf(f, "%7" PRId64 "  %+7" PRId64 "  ", v[i].count, v[i].delta_1m);
+		report_put_clean(f, states);
+		fprintf(f, "%*s  ", strlen(states) < 10 ? 10 - (int)strlen(states) : 0, "");
+		report_put_clean(f, wait);
+		fprintf(f, "%*s  ", strlen(wait) < 24 ? 24 - (int)strlen(wait) : 0, "");
+		report_put_clean(f, v[i].top_frame);
+		fprintf(f, "%s\n", v[i].suspect ? "  LEAK?" : "");
 	}
 	if (empty)
 		fprintf(f, "(%d more group%s with no %s now)\n", empty, empty == 1 ? "" : "s",

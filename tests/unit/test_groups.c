@@ -397,6 +397,46 @@ static void test_reset_and_empty(void **state)
 	groups_free(g);
 }
 
+/* Target-supplied strings (wait reasons, symbol names) reach the batch table
+ * with control characters as '?', and the columns stay aligned. */
+static const struct sym_loc *evil_resolve(void *ctx, uint64_t pc)
+{
+	static struct sym_module mod = { .id = 3, .path = "/tmp/evil", .name = "evil" };
+	static struct sym_frame fr = { .func = "ev\x1b[2Jil\nfake_row" };
+	static struct sym_loc loc;
+	(void)ctx;
+	loc.pc = pc;
+	loc.mod = &mod;
+	loc.frames = &fr;
+	loc.nframes = 1;
+	return &loc;
+}
+
+static void test_print_table_cleans(void **state)
+{
+	(void)state;
+	struct groups *g = groups_new();
+	uint64_t a[] = { 0x1234 };
+	struct group_member m = { .pcs = a, .n = 1, .state = 'S', .wait = "wa\x1b]0;t\ait\r" };
+	groups_update(g, SEC, &m, 1, evil_resolve, NULL);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	groups_print_table(g, f, "threads");
+	fclose(f);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != '\n')
+			assert_true((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f);
+	char *row = strchr(buf, '\n') + 1;
+	assert_non_null(strstr(row, "wa?]0;t?it?"));
+	assert_non_null(strstr(row, "ev?[2Jil?fake_row\n"));
+	/* header and row: the TOP-FRAME column starts at the same offset */
+	assert_int_equal(strstr(buf, "TOP-FRAME") - buf, strstr(row, "ev?") - row);
+	assert_null(strchr(strchr(row, '\n') + 1, '\n'));   /* two lines only */
+	free(buf);
+	groups_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +452,7 @@ int main(void)
 		cmocka_unit_test_setup(test_small_groups_dropped_early, reset_cache),
 		cmocka_unit_test_setup(test_delta_1m, reset_cache),
 		cmocka_unit_test_setup(test_reset_and_empty, reset_cache),
+		cmocka_unit_test(test_print_table_cleans),
 	};
 	return cmocka_run_group_tests_name("groups", tests, NULL, NULL);
 }
