@@ -128,17 +128,6 @@ int64_t groups_total(const struct groups *g) { return g->total; }
 
 /* ---- keys --------------------------------------------------------------- */
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-#define FNV0 14695981039346656037ull
-
 static void kput(struct groups *g, size_t *len, const char *s, size_t n)
 {
 	if (*len + n + 1 > g->kcap) {
@@ -319,7 +308,7 @@ struct rawent { uint64_t h; const uint64_t *pcs; uint32_t n; int used; size_t gr
 
 static uint64_t raw_hash(const uint64_t *pcs, uint32_t n)
 {
-	return fnv(pcs, (size_t)n * sizeof *pcs, fnv(&n, sizeof n, FNV0));
+	return hash_fnv(hash_fnv(HASH_INIT, &n, sizeof n), pcs, (size_t)n * sizeof *pcs);
 }
 
 static int leak_rule(const int64_t *c, int w)
@@ -452,7 +441,7 @@ void groups_update(struct groups *g, uint64_t t_ns,
 		}
 		if (gi == SIZE_MAX) {
 			size_t klen = make_key(g, pcs, pn, resolve, rctx);
-			uint64_t kh = fnv(g->kbuf, klen, FNV0);
+			uint64_t kh = hash_fnv(HASH_INIT, g->kbuf, klen);
 			gi = gindex_find(&ix, g, kh, g->kbuf, klen);
 			if (gi == SIZE_MAX) {
 				struct grp *p = xcalloc(1, sizeof *p);
