@@ -9,6 +9,7 @@
  * adaptive cap keeps the target's slowdown within PTRACE_BUDGET. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +35,7 @@
 struct slot {
 	pid_t tid;
 	uint64_t time_ns;
+	uint64_t period_ns;     /* the interval in force when it was taken */
 	uint64_t regs[CTOP_NREGS];
 	uint32_t stack_size;
 	uint8_t stack[STACK_COPY];
@@ -56,6 +58,8 @@ struct psampler {
 	size_t head, tail;      /* producer writes head, consumer reads tail */
 	atomic_ullong samples, lost;
 	atomic_uint nthreads;
+	pid_t *late;            /* interrupted, not yet stopped: see detach_late */
+	size_t nlate;
 	uint64_t starttime;     /* of the target at open: a PID reused by another
 				 * process has another one */
 	char desc[64];
@@ -69,6 +73,20 @@ static int same_process(struct psampler *s)
 	if (target_thread_stat(s->pid, s->pid, &st) < 0)
 		return 0;
 	return st.starttime == s->starttime;
+}
+
+/* A thread of pid that is not a zombie, 0 if none. */
+static pid_t live_thread(pid_t pid)
+{
+	pid_t *tids = NULL, found = 0;
+	int n = target_tasks(pid, &tids);
+	for (int i = 0; i < n && !found; i++) {
+		struct proc_stat st;
+		if (target_thread_stat(pid, tids[i], &st) == 0 && st.state != 'Z' && st.state != 'X')
+			found = tids[i];
+	}
+	free(tids);
+	return found;
 }
 
 static void regs_from_user(uint64_t *r, const struct user_regs_struct *u)
@@ -101,8 +119,56 @@ static uint32_t copy_stack(pid_t tid, uint64_t sp, uint8_t *buf)
 	return got;
 }
 
+/* A signal-delivery stop means a signal for the target arrived: hand it
+ * back on detach so it is delivered unchanged. An interrupt or group stop
+ * (PTRACE_EVENT_STOP) carries no signal to inject. */
+static int stop_signal(int st)
+{
+	return (st >> 16) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(st);
+}
+
+/* Wait for tid's stop, at most STOP_WAIT_NS: a thread that went into an
+ * uninterruptible sleep after we saw it running only stops when the sleep
+ * ends, and the sampler must not hang on it. 1 stopped, 0 not yet, -1 gone. */
+#define STOP_WAIT_NS 100000000u
+static int wait_stop(pid_t tid, int *st)
+{
+	uint64_t t0 = now_ns(), pause = 20000;
+	for (;;) {
+		pid_t w = waitpid(tid, st, __WALL | WNOHANG);
+		if (w == tid)
+			return WIFSTOPPED(*st) ? 1 : -1;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (now_ns() - t0 >= STOP_WAIT_NS)
+			return 0;
+		struct timespec ts = { 0, (long)pause };
+		nanosleep(&ts, NULL);
+		if (pause < 1000000)
+			pause *= 2;
+	}
+}
+
+/* Threads interrupted but not stopped in time: detached as soon as they
+ * stop (checked every tick). Should ctop-prof exit first, the kernel
+ * detaches them when this tracer thread ends, and they never stop. */
+static void detach_late(struct psampler *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->nlate; i++) {
+		int st;
+		pid_t w = waitpid(s->late[i], &st, __WALL | WNOHANG);
+		if (w == s->late[i] && WIFSTOPPED(st))
+			ptrace(PTRACE_DETACH, s->late[i], 0, (void *)(uintptr_t)stop_signal(st));
+		else if (w == 0)
+			s->late[k++] = s->late[i];   /* still on its way to the stop */
+	}
+	s->nlate = k;
+}
+
 /* Stop one thread briefly and record a slot. Returns the stop time in ns,
- * 0 if the thread could not be sampled. The thread is always detached. */
+ * 0 if the thread could not be sampled. The thread is always detached, at
+ * once or (see detach_late) as soon as it stops. */
 static uint64_t sample_thread(struct psampler *s, pid_t tid, struct slot *sl)
 {
 	uint64_t t0 = now_ns();
@@ -113,16 +179,15 @@ static uint64_t sample_thread(struct psampler *s, pid_t tid, struct slot *sl)
 		return 0;
 	}
 	int st;
-	pid_t w;
-	do
-		w = waitpid(tid, &st, __WALL);
-	while (w < 0 && errno == EINTR);
-	if (w != tid || !WIFSTOPPED(st))
-		return 0;       /* exited while we waited */
-	/* A signal-delivery stop means a signal for the target arrived: hand
-	 * it back on detach so it is delivered unchanged. An interrupt or
-	 * group stop (PTRACE_EVENT_STOP) carries no signal to inject. */
-	int sig = (st >> 16) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(st);
+	int r = wait_stop(tid, &st);
+	if (r <= 0) {
+		if (r == 0) {
+			s->late = xrealloc(s->late, (s->nlate + 1) * sizeof *s->late);
+			s->late[s->nlate++] = tid;
+		}
+		return 0;
+	}
+	int sig = stop_signal(st);
 	struct user_regs_struct u;
 	int ok = ptrace(PTRACE_GETREGS, tid, 0, &u) == 0;
 	if (ok) {
@@ -175,6 +240,8 @@ static void *sampler_thread(void *arg)
 			atomic_store(&s->nthreads, (unsigned)ntids);
 			last_list = t;
 		}
+		if (s->nlate)
+			detach_late(s);
 		for (int i = 0; i < ntids && !atomic_load(&s->stop); i++) {
 			struct proc_stat ps;
 			if (!wanted(s, tids[i]) || target_thread_stat(s->pid, tids[i], &ps) < 0 ||
@@ -191,6 +258,7 @@ static void *sampler_thread(void *arg)
 			uint64_t cost = sample_thread(s, tids[i], sl);
 			if (!cost)
 				continue;
+			sl->period_ns = 1000000000u / atomic_load(&s->eff_freq);
 			window_stop += cost;
 			window_n++;
 			pthread_mutex_lock(&s->qlock);
@@ -251,7 +319,7 @@ static int ps_drain(struct sampler *b, sample_cb cb, void *arg)
 		r.pid = s->pid;
 		r.tid = sl->tid;
 		r.time_ns = sl->time_ns;
-		r.period_ns = 1000000000u / atomic_load(&s->eff_freq);
+		r.period_ns = sl->period_ns;
 		r.has_regs = 1;
 		memcpy(r.regs, sl->regs, sizeof r.regs);
 		r.stack = sl->stack;
@@ -272,7 +340,13 @@ static int ps_target_gone(struct sampler *b)
 	struct proc_stat st;
 	if (target_thread_stat(s->pid, s->pid, &st) < 0)
 		return 0;       /* the sampler thread's listing decides */
-	return st.state == 'Z' || st.state == 'X' || st.starttime != s->starttime;
+	if (st.starttime != s->starttime)
+		return 1;
+	if (st.state != 'Z' && st.state != 'X')
+		return 0;
+	/* A main thread that called pthread_exit is a zombie while the other
+	 * threads run on: gone only when it is the last one. */
+	return live_thread(s->pid) == 0;
 }
 
 static void ps_stats(struct sampler *b, struct sampler_stats *st)
@@ -301,6 +375,7 @@ static void ps_close(struct sampler *b)
 	pthread_mutex_destroy(&s->qlock);
 	free(s->q);
 	free(s->only);
+	free(s->late);
 	free(s);
 }
 
@@ -346,11 +421,17 @@ int sampler_ptrace_open(const struct sampler_opts *o, struct sampler **out,
 	if (target_thread_stat(o->pid, o->pid, &pst) == 0)
 		s->starttime = pst.starttime;
 
-	/* Check permission up front, on the main thread, so the error is
-	 * clear and immediate rather than silent samples missing later. */
-	if (ptrace(PTRACE_SEIZE, o->pid, 0, 0) < 0) {
-		int e = errno;
-		if (e == ESRCH)
+	/* Check permission up front, so the error is clear and immediate
+	 * rather than silent samples missing later. Opening a live thread's
+	 * /proc/.../mem takes the same access check as PTRACE_SEIZE (including
+	 * Yama's) without stopping anything. */
+	pid_t probe = live_thread(o->pid);
+	char mem[64];
+	snprintf(mem, sizeof mem, "/proc/%d/task/%d/mem", (int)o->pid, (int)probe);
+	int fd = probe ? open(mem, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		int e = probe ? errno : ESRCH;
+		if (e == ESRCH || e == ENOENT)
 			snprintf(err, errlen, "no process with PID %d", (int)o->pid);
 		else
 			snprintf(err, errlen, "ptrace of PID %d refused: %s (profile your own "
@@ -359,14 +440,7 @@ int sampler_ptrace_open(const struct sampler_opts *o, struct sampler **out,
 		ps_close(&s->base);
 		return -e;
 	}
-	/* Undo the probe seize: interrupt, wait, detach (never leave it stopped). */
-	if (ptrace(PTRACE_INTERRUPT, o->pid, 0, 0) == 0) {
-		int st;
-		if (waitpid(o->pid, &st, __WALL) == o->pid && WIFSTOPPED(st)) {
-			int sig = (st >> 16) == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(st);
-			ptrace(PTRACE_DETACH, o->pid, 0, (void *)(uintptr_t)sig);
-		}
-	}
+	close(fd);
 	if (pthread_create(&s->thread, NULL, sampler_thread, s) != 0) {
 		snprintf(err, errlen, "cannot start the ptrace sampler thread");
 		ps_close(&s->base);

@@ -90,4 +90,33 @@ test_refuses_when_debugger_attached() {
 	grep -q "already traced" "$TMPD/err" || { cat "$TMPD/err" >&2; fail "no clear message"; }
 }
 
+test_launch_mode_never_hangs_or_stops() {
+	# Launch mode with ptrace once hung on quit with the command stopped
+	# (a wait for the child consumed its ptrace stop). The guard timeout is
+	# generous: the check is that it ends by itself with status 0.
+	timeout -k 5 60 "$CTOP" --sampler ptrace -F 99 -b -d 3 -o "$TMPD/l.pb.gz" -- "$WLBIN/cpusplit-fp" 20 \
+		>/dev/null 2>"$TMPD/err"
+	local rc=$?
+	[ $rc -eq 0 ] || { cat "$TMPD/err" >&2; fail "exit $rc (124: hung)"; return 1; }
+	pgrep -f "$WLBIN/cpusplit-fp 20" >/dev/null && { fail "the launched command outlived ctop-prof"; return 1; }
+	pprof_top "$TMPD/l.pb.gz" | grep -qw hot75 || fail "launch-mode profile lacks hot75"
+}
+
+test_main_thread_exited() {
+	# A target whose main thread called pthread_exit (a zombie leader) while
+	# its other threads run: still profiled, not taken for gone.
+	cat > "$TMPD/zl.c" <<'C'
+#include <pthread.h>
+__attribute__((noinline)) void spin_zl(void) { volatile unsigned long x = 0; for (;;) x++; }
+static void *run(void *a) { (void)a; spin_zl(); return 0; }
+int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); pthread_exit(0); }
+C
+	cc -g -O1 -pthread -o "$TMPD/zl" "$TMPD/zl.c" || { fail "cannot build the test program"; return 1; }
+	start_bg "$TMPD/zl"; local pid=$BGPID
+	wait_for grep -q '^State:.*Z' /proc/"$pid"/status || { fail "main thread did not exit"; return 1; }
+	"$CTOP" -p "$pid" --sampler ptrace -F 99 -d 2 -b -o "$TMPD/z.pb.gz" >/dev/null 2>"$TMPD/err" ||
+		{ cat "$TMPD/err" >&2; fail "ctop-prof refused a target with an exited main thread"; return 1; }
+	pprof_top "$TMPD/z.pb.gz" | grep -qw spin_zl || fail "spin_zl not sampled"
+}
+
 run_tests
