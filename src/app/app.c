@@ -211,8 +211,9 @@ static void scan_all(struct app *a)
 {
 	if (!target_same(a))
 		return;
+	struct threads_snap *ts = threads_refresh_collect(a->threads, now_ns());
 	app_lock(a);
-	threads_refresh(a->threads, now_ns());
+	threads_refresh_commit(a->threads, ts);
 	app_unlock(a);
 	scan_threads(a);
 	if (go_readable(a))
@@ -234,8 +235,10 @@ static void *scanner_main(void *arg)
 			scan_all(a);
 			last_scan = last_refresh = now_ns();
 		} else if (t - last_refresh >= refresh) {
+			/* /proc read unlocked: only the merge holds the lock */
+			struct threads_snap *ts = threads_refresh_collect(a->threads, t);
 			app_lock(a);
-			threads_refresh(a->threads, t);
+			threads_refresh_commit(a->threads, ts);
 			app_unlock(a);
 			last_refresh = t;
 		}
@@ -595,6 +598,12 @@ void app_print_table(struct app *a, enum profile_kind kind, FILE *out)
 		}
 	} else {
 		struct groups *g = groups_for(a, kind);
+		const struct scan_stats *sc = &a->last_scan;
+		if (kind == PROFILE_THREADS && sc->threads)
+			/* What the last scan cost the target: the price of this table. */
+			fprintf(out, "scan: %u threads in %.1f ms, stopped %.0f us each on average, "
+				"%.0f us at most\n", sc->threads, sc->total_ns / 1e6,
+				sc->sum_stop_ns / 1e3 / sc->threads, sc->max_stop_ns / 1e3);
 		if (g)
 			groups_print_table(g, out, kind == PROFILE_GOROUTINES ? "goroutines" : "threads");
 	}

@@ -17,7 +17,6 @@
  * period of 1e9/freq ns, which is also the CPU time each sample stands for.
  * No hardware cycles: their period is in cycles, not CPU time, and VMs
  * often have no PMU at all. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -123,38 +122,6 @@ static void tidset_add(struct tidset *s, pid_t t)
 	}
 	s->v[i] = t;
 	s->n++;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Thread ids of pid from /proc, sorted. Count or -errno. */
-static int list_tasks(pid_t pid, pid_t **out)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -errno;
-	size_t n = 0, cap = 16;
-	pid_t *v = xmalloc(cap * sizeof *v);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long t = strtol(e->d_name, &end, 10);
-		if (*end || t <= 0)
-			continue;
-		if (n == cap)
-			v = xrealloc(v, (cap *= 2) * sizeof *v);
-		v[n++] = (pid_t)t;
-	}
-	closedir(d);
-	qsort(v, n, sizeof *v, cmp_pid);
-	*out = v;
-	return (int)n;
 }
 
 static int task_exists(pid_t pid, pid_t tid)
@@ -419,7 +386,7 @@ static int attach_fixup(struct perf_sampler *ps)
 	for (int round = 0; round < 200 && !rc; round++) {
 		pid_t *tids = NULL;
 		int pending = 0, added = 0, m = 0;
-		int n = list_tasks(ps->pid, &tids);
+		int n = target_tasks(ps->pid, &tids);
 		if (n < 0)
 			break;
 		/* keep the candidates that have run, in place */
@@ -552,7 +519,7 @@ static int target_gone_proc(struct perf_sampler *ps)
 		/* a main thread that called pthread_exit is a zombie while the
 		 * other threads go on: gone only when it is the last one */
 		pid_t *t = NULL;
-		int n = list_tasks(ps->pid, &t);
+		int n = target_tasks(ps->pid, &t);
 		int others = 0;
 		for (int i = 0; i < n; i++)
 			others += t[i] != ps->pid;
@@ -595,7 +562,7 @@ static unsigned count_threads(struct perf_sampler *ps)
 		return n;
 	}
 	pid_t *t = NULL;
-	int n = list_tasks(ps->pid, &t);
+	int n = target_tasks(ps->pid, &t);
 	free(t);
 	return n < 0 ? 0 : (unsigned)n;
 }
@@ -800,7 +767,7 @@ int sampler_perf_open(const struct sampler_opts *o, struct sampler **out,
 	if (ps->follow) {
 		/* listed only now, right before the attach loop: threads born
 		 * before their creator is attached need attach_fixup */
-		ntids = list_tasks(o->pid, &tids);
+		ntids = target_tasks(o->pid, &tids);
 		if (ntids <= 0) {
 			free(tids);
 			snprintf(err, errlen, "no such process %d", (int)o->pid);
