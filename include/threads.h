@@ -23,6 +23,15 @@ struct threads *threads_new(pid_t pid);
 void threads_free(struct threads *t);
 /* Re-read /proc/PID/task/ *. Returns number of live threads or -errno. */
 int threads_refresh(struct threads *t, uint64_t now_ns);
+/* The same in two steps, so that a caller's lock is held only for the merge:
+ * collect reads /proc into a private snapshot (it uses only t's pid, so it
+ * may run unlocked while others read t; call it from the scanning thread:
+ * it also detaches what an earlier scan left interrupted); commit merges
+ * the snapshot into t, frees it, and returns what threads_refresh does. */
+struct threads_snap;
+struct threads_snap *threads_refresh_collect(const struct threads *t, uint64_t now_ns);
+int threads_refresh_commit(struct threads *t, struct threads_snap *s);
+void threads_snap_free(struct threads_snap *s);   /* a snapshot not committed */
 /* Current table (alive threads first, by tid). Valid until next refresh. */
 const struct thread_info *threads_list(struct threads *t, int *n);
 /* Name of a thread, also for threads that have exited ("" if never seen). */

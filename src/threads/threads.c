@@ -3,7 +3,9 @@
  *
  * One refresh reads four small files per thread (stat, status, wchan,
  * syscall) into a stack buffer: no allocation per thread once the tables
- * have grown. Threads are remembered in an open-addressing hash by tid so
+ * have grown. The reading (~milliseconds per thousand threads, more on a
+ * loaded machine) is split from the merge into the table so that callers
+ * holding a lock the collector and the TUI need take it for the merge only. Threads are remembered in an open-addressing hash by tid so
  * CPU% has the previous tick count and exited threads keep their names
  * (samples taken before a thread exited still need a label). */
 #include <errno.h>
@@ -224,12 +226,57 @@ static int cmp_info(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-int threads_refresh(struct threads *t, uint64_t now)
+/* One refresh's /proc reading, private to the caller until the commit. */
+struct threads_snap {
+	uint64_t now;
+	int err;                  /* target_tasks' -errno, 0 */
+	int n;
+	struct snap_ent { struct thread_info ti; uint64_t ticks; } *e;
+};
+
+struct threads_snap *threads_refresh_collect(const struct threads *t, uint64_t now)
 {
+	struct threads_snap *s = xcalloc(1, sizeof *s);
 	pid_t *tids = NULL;
-	uint64_t prev_gen = t->gen;
+	s->now = now;
 	threads_scan_reap();
 	int n = target_tasks(t->pid, &tids);
+	if (n < 0)
+		s->err = n;
+	s->e = xmalloc(((size_t)(n > 0 ? n : 0) + 1) * sizeof *s->e);
+	for (int i = 0; i < n; i++) {
+		char path[96], buf[4096];
+		struct proc_stat ps;
+		pid_t tid = tids[i];
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
+		if (threads_read_small(path, buf, sizeof buf) <= 0 ||
+		    parse_proc_stat(buf, &ps) < 0)
+			continue;      /* exited between readdir and read */
+		struct snap_ent *se = &s->e[s->n++];
+		struct thread_info *ti = &se->ti;
+		memset(ti, 0, sizeof *ti);
+		ti->tid = tid;
+		ti->alive = 1;
+		ti->state = ps.state;
+		snprintf(ti->name, sizeof ti->name, "%s", ps.comm);
+		se->ticks = ps.utime + ps.stime;
+		snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)t->pid, (int)tid);
+		if (threads_read_small(path, buf, sizeof buf) > 0) {
+			long v = parse_status_field(buf, "voluntary_ctxt_switches");
+			ti->vcsw = v < 0 ? 0 : (uint64_t)v;
+			v = parse_status_field(buf, "nonvoluntary_ctxt_switches");
+			ti->nvcsw = v < 0 ? 0 : (uint64_t)v;
+		}
+		threads_read_wait(t->pid, tid, ps.state, ti->wchan, sizeof ti->wchan,
+				  &ti->syscall, NULL, NULL);
+	}
+	free(tids);
+	return s;
+}
+
+int threads_refresh_commit(struct threads *t, struct threads_snap *s)
+{
+	uint64_t prev_gen = t->gen, now = s->now;
 	t->gen++;
 	/* The old list tells which threads were alive at the last refresh. */
 	int nold = t->nlist;
@@ -240,42 +287,20 @@ int threads_refresh(struct threads *t, uint64_t now)
 			was_alive[nwas++] = t->list[i].tid;
 	t->nlist = 0;
 
-	int alive = 0;
-	for (int i = 0; i < n; i++) {
-		char path[96], buf[4096];
-		struct proc_stat ps;
-		pid_t tid = tids[i];
-		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
-		if (threads_read_small(path, buf, sizeof buf) <= 0 ||
-		    parse_proc_stat(buf, &ps) < 0)
-			continue;      /* exited between readdir and read */
-		struct tent *e = tab_find(t, tid, 1);
+	for (int i = 0; i < s->n; i++) {
+		const struct snap_ent *se = &s->e[i];
+		struct tent *e = tab_find(t, se->ti.tid, 1);
 		struct thread_info *ti = list_add(t);
-		ti->tid = tid;
-		ti->alive = 1;
-		ti->state = ps.state;
-		snprintf(ti->name, sizeof ti->name, "%s", ps.comm);
-		snprintf(e->name, sizeof e->name, "%s", ps.comm);
-		uint64_t ticks = ps.utime + ps.stime;
+		*ti = se->ti;
+		snprintf(e->name, sizeof e->name, "%s", ti->name);
 		/* htop: delta(utime+stime) / delta(wall), both in clock ticks. */
-		if (e->seen_gen == prev_gen && prev_gen && now > e->last_ns && ticks >= e->ticks) {
+		if (e->seen_gen == prev_gen && prev_gen && now > e->last_ns && se->ticks >= e->ticks) {
 			double wall_ticks = (double)(now - e->last_ns) * (double)t->hz / 1e9;
-			ti->cpu_pct = wall_ticks > 0 ? (double)(ticks - e->ticks) / wall_ticks * 100.0 : 0;
+			ti->cpu_pct = wall_ticks > 0 ? (double)(se->ticks - e->ticks) / wall_ticks * 100.0 : 0;
 		}
-		e->ticks = ticks;
+		e->ticks = se->ticks;
 		e->last_ns = now;
 		e->seen_gen = t->gen;
-
-		snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)t->pid, (int)tid);
-		if (threads_read_small(path, buf, sizeof buf) > 0) {
-			long v = parse_status_field(buf, "voluntary_ctxt_switches");
-			ti->vcsw = v < 0 ? 0 : (uint64_t)v;
-			v = parse_status_field(buf, "nonvoluntary_ctxt_switches");
-			ti->nvcsw = v < 0 ? 0 : (uint64_t)v;
-		}
-		threads_read_wait(t->pid, tid, ps.state, ti->wchan, sizeof ti->wchan,
-				  &ti->syscall, NULL, NULL);
-		alive++;
 	}
 	/* Threads gone since the last refresh are listed once more, alive = 0. */
 	for (int i = 0; i < nwas; i++) {
@@ -289,12 +314,24 @@ int threads_refresh(struct threads *t, uint64_t now)
 		snprintf(ti->name, sizeof ti->name, "%s", e->name);
 	}
 	free(was_alive);
-	free(tids);
 	if (t->nlist)   /* list is NULL when the target died before the first read */
 		qsort(t->list, (size_t)t->nlist, sizeof *t->list, cmp_info);
-	if (n < 0)
-		return n;
-	return alive;
+	int r = s->err < 0 ? s->err : s->n;
+	threads_snap_free(s);
+	return r;
+}
+
+void threads_snap_free(struct threads_snap *s)
+{
+	if (!s)
+		return;
+	free(s->e);
+	free(s);
+}
+
+int threads_refresh(struct threads *t, uint64_t now)
+{
+	return threads_refresh_commit(t, threads_refresh_collect(t, now));
 }
 
 const struct thread_info *threads_list(struct threads *t, int *n)

@@ -401,7 +401,13 @@ static void test_threads_refresh(void **state)
 	uint64_t t0 = my_ticks(me);
 	while (my_ticks(me) < t0 + 3)
 		;
-	assert_int_equal(threads_refresh(t, now_ns()), 3);
+	/* in two steps (the scanner reads /proc unlocked): collect leaves the
+	 * table as the first refresh made it, commit brings the new numbers */
+	threads_snap_free(threads_refresh_collect(t, now_ns()));   /* dropped: no effect */
+	struct threads_snap *snap = threads_refresh_collect(t, now_ns());
+	ti = find_thread(t, me);
+	assert_true(ti->cpu_pct == 0);
+	assert_int_equal(threads_refresh_commit(t, snap), 3);
 	ti = find_thread(t, me);
 	assert_true(ti->cpu_pct > 0);
 	assert_true(ti->cpu_pct <= 100.0 * 2 + 1);
@@ -436,6 +442,7 @@ static void test_threads_refresh(void **state)
 	/* a process that is gone */
 	t = threads_new(0x7ffffff0);
 	assert_true(threads_refresh(t, now_ns()) < 0);
+	assert_true(threads_refresh_commit(t, threads_refresh_collect(t, now_ns())) < 0);
 	threads_free(t);
 }
 
