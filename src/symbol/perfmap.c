@@ -82,20 +82,37 @@ int perfmap_parse_line(const char *line, uint64_t *start, uint64_t *size,
 	return 0;
 }
 
+/* Bounds on what a map may cost us: the file is written by the target and
+ * may be anything (a 200 GB sparse file, one endless line, millions of
+ * lines), so an update reads at most PM_CHUNK bytes, a line longer than
+ * PM_LINE_MAX is skipped, and past PM_MAX_ENTRIES entries or PM_MAX_NAMES
+ * bytes of names new lines are ignored. */
+#define PM_CHUNK        (4u << 20)
+#define PM_LINE_MAX     (64u << 10)
+#define PM_MAX_ENTRIES  1000000u
+#define PM_MAX_NAMES    (128u << 20)
+/* names are copied into blocks of this size (a longer one gets its own) */
+#define PM_NAMEBLK      (64u << 10)
+
 struct pm_entry {
 	uint64_t start, end;
-	uint32_t seq;           /* line number: later lines win */
+	uint64_t seq;           /* line number: later lines win */
 	const char *name;
 };
 
 struct perfmap {
 	int fd;
 	off_t consumed;         /* bytes parsed (up to the last complete line) */
-	uint32_t seq;
+	int skipping;           /* inside an over-long line: drop up to its end */
+	int full;               /* a limit was hit (said once) */
+	uint64_t seq;
 	struct pm_entry *e;
 	size_t n, cap;
 	char **names;           /* name blocks, freed at close */
 	size_t nnames, capnames;
+	size_t nameused, namecap;  /* in the last block */
+	size_t namebytes;       /* all blocks */
+	char *buf;              /* read buffer, PM_CHUNK + 1 */
 };
 
 struct perfmap *perfmap_open(const char *path, uid_t uid0, uid_t uid1)
@@ -137,12 +154,8 @@ void perfmap_close(struct perfmap *pm)
 		free(pm->names[i]);
 	free(pm->names);
 	free(pm->e);
+	free(pm->buf);
 	free(pm);
-}
-
-size_t perfmap_count(const struct perfmap *pm)
-{
-	return pm ? pm->n : 0;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -175,6 +188,53 @@ static void merge_new(struct perfmap *pm, size_t old)
 	free(tmp);
 }
 
+/* A copy of name in the name blocks, NUL-terminated. */
+static const char *store_name(struct perfmap *pm, const char *name, size_t len)
+{
+	if (pm->namecap - pm->nameused < len + 1) {
+		size_t cap = len + 1 > PM_NAMEBLK ? len + 1 : PM_NAMEBLK;
+		if (pm->nnames == pm->capnames) {
+			pm->capnames = pm->capnames ? pm->capnames * 2 : 16;
+			pm->names = xrealloc(pm->names, pm->capnames * sizeof *pm->names);
+		}
+		pm->names[pm->nnames++] = xmalloc(cap);
+		pm->namebytes += cap;
+		pm->nameused = 0;
+		pm->namecap = cap;
+	}
+	char *c = pm->names[pm->nnames - 1] + pm->nameused;
+	memcpy(c, name, len);
+	c[len] = 0;
+	pm->nameused += len + 1;
+	return c;
+}
+
+/* Parses one complete line (NUL-terminated in place). */
+static void add_line(struct perfmap *pm, const char *line, size_t len)
+{
+	uint64_t start, size;
+	const char *name;
+	size_t namelen;
+	pm->seq++;
+	if (len > PM_LINE_MAX || perfmap_parse_line(line, &start, &size, &name, &namelen) < 0)
+		return;
+	if (pm->n >= PM_MAX_ENTRIES || pm->namebytes + namelen + 1 > PM_MAX_NAMES) {
+		if (!pm->full)
+			dbg("perf map: over %zu entries or %u MiB of names, later lines ignored",
+			    pm->n, PM_MAX_NAMES >> 20);
+		pm->full = 1;
+		return;
+	}
+	if (pm->n == pm->cap) {
+		pm->cap = pm->cap ? pm->cap * 2 : 1024;
+		if (pm->cap > PM_MAX_ENTRIES)
+			pm->cap = PM_MAX_ENTRIES;
+		pm->e = xrealloc(pm->e, pm->cap * sizeof *pm->e);
+	}
+	pm->e[pm->n++] = (struct pm_entry){ start, start + size, pm->seq,
+					    store_name(pm, name, namelen) };
+}
+
 int perfmap_update(struct perfmap *pm)
 {
 	struct stat sb;
@@ -182,8 +242,13 @@ int perfmap_update(struct perfmap *pm)
 		return -errno;
 	if (sb.st_size <= pm->consumed)
 		return 0;
+	/* One chunk per call: the rest is read by the next calls. */
 	size_t len = (size_t)(sb.st_size - pm->consumed);
-	char *buf = xmalloc(len + 1);
+	if (len > PM_CHUNK)
+		len = PM_CHUNK;
+	if (!pm->buf)
+		pm->buf = xmalloc(PM_CHUNK + 1);
+	char *buf = pm->buf;
 	size_t got = 0;
 	while (got < len) {
 		ssize_t r = pread(pm->fd, buf + got, len - got, pm->consumed + (off_t)got);
@@ -193,44 +258,36 @@ int perfmap_update(struct perfmap *pm)
 			break;
 		got += (size_t)r;
 	}
-	/* Only complete lines: the writer may be in the middle of one. */
-	size_t use = got;
-	while (use > 0 && buf[use - 1] != '\n')
-		use--;
-	if (use == 0) {
-		free(buf);
-		return 0;
-	}
-	buf[use] = 0;
-	size_t old = pm->n;
-	for (char *line = buf; line < buf + use;) {
-		char *nl = memchr(line, '\n', (size_t)(buf + use - line));
-		*nl = 0;
-		uint64_t start, size;
-		const char *name;
-		size_t namelen;
-		pm->seq++;
-		if (perfmap_parse_line(line, &start, &size, &name, &namelen) == 0) {
-			if (pm->n == pm->cap) {
-				pm->cap = pm->cap ? pm->cap * 2 : 1024;
-				pm->e = xrealloc(pm->e, pm->cap * sizeof *pm->e);
-			}
-			/* names point into buf, which we keep; terminate in place */
-			((char *)name)[namelen] = 0;
-			pm->e[pm->n++] = (struct pm_entry){ start, start + size, pm->seq, name };
+	char *p = buf, *end = buf + got;
+	if (pm->skipping) {
+		char *nl = memchr(p, '\n', got);
+		if (!nl) {
+			pm->consumed += (off_t)got;
+			return 0;
 		}
-		line = nl + 1;
+		pm->skipping = 0;
+		p = nl + 1;
 	}
-	pm->consumed += (off_t)use;
-	if (pm->n == old) {
-		free(buf);
+	size_t old = pm->n;
+	for (;;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		*nl = 0;
+		add_line(pm, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	/* Only complete lines: the writer may be in the middle of one. The
+	 * partial last line is read again next time, unless it is already
+	 * too long to keep: then its end is skipped. */
+	if ((size_t)(end - p) > PM_LINE_MAX) {
+		pm->seq++;
+		pm->skipping = 1;
+		p = end;
+	}
+	pm->consumed += (off_t)(p - buf);
+	if (pm->n == old)
 		return 0;
-	}
-	if (pm->nnames == pm->capnames) {
-		pm->capnames = pm->capnames ? pm->capnames * 2 : 16;
-		pm->names = xrealloc(pm->names, pm->capnames * sizeof *pm->names);
-	}
-	pm->names[pm->nnames++] = buf;
 	merge_new(pm, old);
 	return 1;
 }

@@ -13,11 +13,11 @@ struct perfmap;
  * file does not exist or must not be trusted (dbg says why). */
 struct perfmap *perfmap_open(const char *path, uid_t uid0, uid_t uid1);
 void perfmap_close(struct perfmap *pm);
-/* Reads what was appended since the last call. 1 if entries were added,
- * 0 if not, -errno on error. */
+/* Reads what was appended since the last call, at most a few MiB per
+ * call (the rest on the next ones). 1 if entries were added, 0 if not,
+ * -errno on error. */
 int perfmap_update(struct perfmap *pm);
 /* The newest entry containing pc, or NULL. */
 const char *perfmap_lookup(const struct perfmap *pm, uint64_t pc, uint64_t *start);
-size_t perfmap_count(const struct perfmap *pm);
 
 #endif

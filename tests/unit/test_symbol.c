@@ -20,12 +20,14 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "symbol.h"
+#include "symbol/symbol_impl.h"
 
 /* ---- perfmap_parse_line -------------------------------------------------- */
 
@@ -98,6 +100,118 @@ static void test_perfmap_long_name(void **state)
 	assert_int_equal(nl, len);
 	assert_ptr_equal(n, line + k);
 	free(line);
+}
+
+/* ---- perfmap reading, bounded ------------------------------------------ */
+
+static long max_rss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* A huge sparse map (the target can write anything to /tmp/perf-PID.map):
+ * the valid lines at its start are found, every update reads a bounded
+ * piece, and memory does not grow with the file. */
+static void test_perfmap_huge_sparse(void **state)
+{
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/ctop-symtest-pm-%d", (int)getpid());
+	unlink(path);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	const char head[] = "1000 100 first\n2000 100 second\n3000 100 third\n";
+	assert_int_equal(write(fd, head, sizeof head - 1), (ssize_t)(sizeof head - 1));
+	/* 8 GB of zero bytes after them: one endless line */
+	assert_int_equal(ftruncate(fd, (off_t)8 << 30), 0);
+	close(fd);
+
+	long rss0 = max_rss_kib();
+	struct perfmap *pm = perfmap_open(path, getuid(), geteuid());
+	assert_non_null(pm);
+	assert_int_equal(perfmap_update(pm), 1);
+	assert_string_equal(perfmap_lookup(pm, 0x1010, NULL), "first");
+	assert_string_equal(perfmap_lookup(pm, 0x20ff, NULL), "second");
+	assert_string_equal(perfmap_lookup(pm, 0x3000, NULL), "third");
+	assert_null(perfmap_lookup(pm, 0x3100, NULL));
+	/* more updates walk on through the zeros, finding nothing */
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(perfmap_update(pm), 0);
+	assert_string_equal(perfmap_lookup(pm, 0x1010, NULL), "first");
+	long grown = max_rss_kib() - rss0;
+	/* one read buffer of a few MiB, not the file (ASan adds its own) */
+	assert_true(grown < 64 * 1024);
+	perfmap_close(pm);
+	unlink(path);
+}
+
+/* An over-long line is skipped, the lines after it are read; a partial
+ * last line is kept for the update that sees its end. */
+static void test_perfmap_long_line_and_partial(void **state)
+{
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/ctop-symtest-pm-%d", (int)getpid());
+	unlink(path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "1000 100 a\n5000 100 ");
+	for (int i = 0; i < 200000; i++)
+		fputc('x', f);
+	fprintf(f, "\n2000 100 b\n3000 10");
+	fflush(f);
+	struct perfmap *pm = perfmap_open(path, getuid(), geteuid());
+	assert_non_null(pm);
+	assert_int_equal(perfmap_update(pm), 1);
+	assert_string_equal(perfmap_lookup(pm, 0x1000, NULL), "a");
+	assert_null(perfmap_lookup(pm, 0x5000, NULL));
+	assert_string_equal(perfmap_lookup(pm, 0x2000, NULL), "b");
+	assert_null(perfmap_lookup(pm, 0x3000, NULL));
+	fprintf(f, "0 c\n");
+	fflush(f);
+	assert_int_equal(perfmap_update(pm), 1);
+	assert_string_equal(perfmap_lookup(pm, 0x3000, NULL), "c");
+	assert_string_equal(perfmap_lookup(pm, 0x1000, NULL), "a");
+
+	/* an unterminated line growing past the limit is dropped up to its end */
+	for (int i = 0; i < 100000; i++)
+		fputc('y', f);
+	fflush(f);
+	assert_int_equal(perfmap_update(pm), 0);
+	fprintf(f, "yyy\n4000 10 d\n");
+	fflush(f);
+	assert_int_equal(perfmap_update(pm), 1);
+	assert_string_equal(perfmap_lookup(pm, 0x4000, NULL), "d");
+	fclose(f);
+	perfmap_close(pm);
+	unlink(path);
+}
+
+/* Past the entry limit new lines are ignored, the old ones still answer. */
+static void test_perfmap_entry_cap(void **state)
+{
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/ctop-symtest-pm-%d", (int)getpid());
+	unlink(path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (unsigned i = 0; i < 1000100; i++)
+		fprintf(f, "%x 10 f%u\n", 0x100000u + 0x10 * i, i);
+	fclose(f);
+	struct perfmap *pm = perfmap_open(path, getuid(), geteuid());
+	assert_non_null(pm);
+	int rounds = 0;
+	while (perfmap_update(pm) > 0 || rounds < 2)
+		assert_true(++rounds < 100);
+	assert_string_equal(perfmap_lookup(pm, 0x100000, NULL), "f0");
+	assert_string_equal(perfmap_lookup(pm, 0x100000 + 0x10 * 999999u, NULL), "f999999");
+	assert_null(perfmap_lookup(pm, 0x100000 + 0x10 * 1000000u, NULL));
+	assert_null(perfmap_lookup(pm, 0x100000 + 0x10 * 1000099u, NULL));
+	perfmap_close(pm);
+	unlink(path);
 }
 
 /* ---- symbol_demangle ----------------------------------------------------- */
@@ -585,6 +699,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_perfmap_good),
 		cmocka_unit_test(test_perfmap_bad),
 		cmocka_unit_test(test_perfmap_long_name),
+		cmocka_unit_test(test_perfmap_huge_sparse),
+		cmocka_unit_test(test_perfmap_long_line_and_partial),
+		cmocka_unit_test(test_perfmap_entry_cap),
 		cmocka_unit_test(test_demangle),
 		cmocka_unit_test(test_live_own_functions),
 		cmocka_unit_test(test_live_libc_and_vdso),
