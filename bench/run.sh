@@ -161,7 +161,7 @@ machine it mostly measures how much CPU the scheduler gave the target.
 **per CPU-s**: iterations per CPU-second of the target, which keeps what
 sampling costs the target itself (interrupts, stack copies, ptrace stops
 are charged to its time) and drops the competition for CPU. Per-round
-values in the last columns (ctop-prof / perf record, wall).
+values in the last columns (ctop-prof / perf record, per CPU-s).
 
 | unwind | Hz | ctop-prof wall | perf record wall | ctop-prof per CPU-s | perf record per CPU-s | alone spread (wall / CPU) | rounds ctop-prof | rounds perf |
 |---|---:|---:|---:|---:|---:|---:|---|---|
@@ -191,7 +191,7 @@ EOF
 		spread="$(spread_of "${aw# }") / $(spread_of "${ac# }")"
 		printf '| %s | %s | %s%% | %s%% | %s%% | %s%% | %s | %s | %s |\n' "$uw" "$f" \
 			"$(pct "$scw")" "$(pct "$spw")" "$(pct "$scc")" "$(pct "$spc")" "$spread" \
-			"$(pcts "$rcw")" "$(pcts "$rpw")" | md slowdown
+			"$(pcts "$rcc")" "$(pcts "$rpc")" | md slowdown
 		log "  $uw $f Hz: ctop-prof $(pct "$scw")% (per CPU-s $(pct "$scc")%), perf record $(pct "$spw")% ($(pct "$spc")%)"
 		# Verdicts on the CPU-normalized slowdown (precise to a few tenths
 		# of a point); the wall one is reported with its run-to-run noise.
@@ -359,7 +359,7 @@ as measured here, in the same run.
 
 EOF
 	log "  CPU: ctop-prof TUI $(pct "${mcpu[0]}")%, perf top $(pct "${mcpu[1]}")%, perf record $(pct "${mcpu[2]}")%; slowdown per CPU-s: $(pct "${msc[0]}")% / $(pct "${msc[1]}")% / $(pct "${msc[2]}")%"
-	summary "Live CPU, ctop-prof TUI vs perf top -g, 999 Hz: steady (session)|$(pct "${mcpu[0]}")% ($(pct "${mses[0]}")%) of a core|$(pct "${mcpu[1]}")% ($(pct "${mses[1]}")%) of a core, perf top|<= 1/10 of perf top (the anchor: 6.5% of a core)|$(awk -v c="${mcpu[0]}" -v t="${mcpu[1]}" -v cs="${mses[0]}" -v ts="${mses[1]}" 'BEGIN{r=c/(t>0?t:1e-9); rs=cs/(ts>0?ts:1e-9); if(r<=0.1) printf "met (%.2f of perf top)", r; else printf "against the anchor met (%s); against perf top here missed: %.2f of it steady, %.2f over the session (allowance 0.10)", (c<=0.065 ? "within 6.5%" : "over 6.5%"), r, rs}')"
+	summary "Live CPU, ctop-prof TUI, 999 Hz: steady (session)|$(pct "${mcpu[0]}")% ($(pct "${mses[0]}")%) of a core|perf top -g here: $(pct "${mcpu[1]}")% ($(pct "${mses[1]}")%); the issue's anchor: ~65%|<= a tenth of perf top's (6.5% of a core)|$(awk -v c="${mcpu[0]}" -v t="${mcpu[1]}" -v cs="${mses[0]}" -v ts="${mses[1]}" 'BEGIN{r=c/(t>0?t:1e-9); rs=cs/(ts>0?ts:1e-9); if(c<=0.065) printf "met against the anchor"; else printf "missed: %.1f%% of a core", 100*c; printf "; %.2f of perf top as measured here steady, %.2f over the session%s", r, rs, (r<=0.1 ? "" : " (a tenth of that would be missed)")}')"
 	summary "Live slowdown, ctop-prof TUI vs perf record: per CPU-s (wall)|$(pct "${msc[0]}")% ($(pct "${msw[0]}")%)|$(pct "${msc[2]}")% ($(pct "${msw[2]}")%) perf record dwarf|<= perf record|$(awk -v c="${msc[0]}" -v p="${msc[2]}" 'BEGIN{d=100*(c-p); if(d<=0) print "met"; else printf "missed by %.1f points", d}')"
 	show live
 }
