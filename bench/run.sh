@@ -44,9 +44,14 @@ T_START=$(date +%s)
 
 _pids=()
 track() { _pids+=("$1"); }
+# Only what is still our child is killed: a remembered PID that exited
+# long ago may name someone else's process by now.
+MAINPID=$$
 cleanup() {
 	local p
-	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${_pids[@]}"; do
+		[ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$MAINPID" ] && kill -9 "$p" 2>/dev/null
+	done
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	wait 2>/dev/null
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
@@ -86,8 +91,8 @@ TIMEF="%e %U %S %M"
 # samples in ctop-prof's last batch header
 ctop_samples() { awk '/^ctop-prof: PID/{for(i=1;i<=NF;i++) if($i=="samples") s=$(i+1)} END{print s+0}' "$1"; }
 ctop_lost() { awk '/^ctop-prof: PID/{for(i=1;i<=NF;i++) if($i=="lost") s=$(i+1)} END{print s+0}' "$1"; }
-# samples perf report saw (its own header line)
-perf_samples() { awk '/^# Samples:/{v=$3; if(v ~ /K$/){sub("K","",v); v*=1000} else if(v ~ /M$/){sub("M","",v); v*=1000000} print v; exit}' "$1"; }
+# samples in a perf.data file (exact; perf report's header rounds to K)
+perf_samples() { perf report -i "$1" --stats 2>/dev/null | awk '/SAMPLE events:/{print $3; exit}'; }
 perf_cg() { [ "$1" = fp ] && echo fp || echo dwarf; }
 pct() { calc "100*($1)" "%.1f"; }
 mib() { calc "($1)/1024" "%.1f"; }
@@ -240,7 +245,7 @@ EOF
 		local cs cc ps rc pc
 		cs=$(ctop_samples "$WORK/cpu-ctop.out")
 		cc=$(time_cpu "$WORK/cpu-ctop.time")
-		ps=$(perf_samples "$WORK/cpu-rep.out")
+		ps=$(perf_samples "$WORK/cpu.data")
 		rc=$(time_cpu "$WORK/cpu-rec.time")
 		pc=$(time_cpu "$WORK/cpu-rep.time")
 		local cper pper ratio
@@ -405,7 +410,7 @@ EOF
 			> "$WORK/tp-rep.out" 2> "$WORK/tp-rep.err"
 		local cs cc ps pc ct pt ratio
 		cs=$(ctop_samples "$WORK/tp-ctop.out"); cc=$(time_cpu "$WORK/tp-ctop.time")
-		ps=$(perf_samples "$WORK/tp-rep.out"); pc=$(time_cpu "$WORK/tp-rep.time")
+		ps=$(perf_samples "$WORK/tp.data"); pc=$(time_cpu "$WORK/tp-rep.time")
 		ct=$(calc "$cs/($cc+0.001)" "%.0f"); pt=$(calc "$ps/($pc+0.001)" "%.0f")
 		ratio=$(calc "$ct/($pt+0.001)" "%.2f")
 		local name
