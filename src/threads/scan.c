@@ -26,6 +26,7 @@
  * thread may detach); if ctop-prof dies, the kernel detaches it and clears
  * the pending interrupt (tests/integration/threads.sh checks that). */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -205,10 +207,65 @@ static uint64_t maps_end(const struct maps *m, uint64_t addr)
 	return 0;
 }
 
+/* ---- the target's identity -------------------------------------------- */
+
+/* A scan of many threads takes seconds on a loaded machine (1000 threads:
+ * ~4 s seen). If the target exits meanwhile and its PID is reused, the rest
+ * of the scan must not interrupt a stranger's threads. The target is the
+ * process whose main thread started at `start` (read at scan start); a
+ * pidfd taken before that read stays bound to it, and polls readable once
+ * its whole thread group has exited (a zombie leader with live threads
+ * does not count): one syscall per thread, no /proc parsing. Kernels
+ * without pidfd_open (< 5.3) compare /proc/PID/stat's starttime instead. */
+struct ident { pid_t pid; uint64_t start; int pidfd; };
+
+static int ident_open(struct ident *id, pid_t pid)
+{
+	struct proc_stat ps;
+	id->pid = pid;
+	id->pidfd = -1;
+#ifdef SYS_pidfd_open
+	id->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (id->pidfd < 0 && errno == ESRCH)
+		return -ESRCH;
+#endif
+	int r = target_thread_stat(pid, pid, &ps);
+	if (r < 0) {
+		if (id->pidfd >= 0)
+			close(id->pidfd);
+		id->pidfd = -1;
+		return r == -ENOENT ? -ESRCH : r;
+	}
+	id->start = ps.starttime;
+	return 0;
+}
+
+static void ident_close(struct ident *id)
+{
+	if (id->pidfd >= 0)
+		close(id->pidfd);
+	id->pidfd = -1;
+}
+
+/* 1 while id->pid still names the process the scan started on. */
+static int ident_same(const struct ident *id)
+{
+	if (id->pidfd >= 0) {
+		struct pollfd p = { .fd = id->pidfd, .events = POLLIN };
+		int r;
+		while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR)
+			;
+		return r == 0;
+	}
+	struct proc_stat ps;
+	return target_thread_stat(id->pid, id->pid, &ps) == 0 && ps.starttime == id->start;
+}
+
 /* ---- one thread -------------------------------------------------------- */
 
 struct scanctx {
 	pid_t pid;
+	struct ident id;
 	struct maps maps;
 	int maps_fresh;           /* re-read at most once per scan */
 	uint8_t *stack;           /* SCAN_STACK_MAX bytes, reused */
@@ -320,7 +377,7 @@ static int wait_stop(pid_t pid, pid_t tid, int *status, uint64_t timeout_ns)
 	}
 }
 
-enum { GOT_NONE, GOT_REGS, GOT_GONE, GOT_EPERM };
+enum { GOT_NONE, GOT_REGS, GOT_GONE, GOT_EPERM, GOT_TARGET_GONE };
 
 /* Stop, read, resume. Returns GOT_*; *stop_ns is the time stopped. */
 static int seize_read(struct scanctx *c, pid_t tid, uint64_t *regs,
@@ -328,6 +385,10 @@ static int seize_read(struct scanctx *c, pid_t tid, uint64_t *regs,
 {
 	*stop_ns = 0;
 	*stack_len = 0;
+	/* Checked right before each seize: the window left for a PID reuse
+	 * is a few syscalls, not the whole scan. */
+	if (!ident_same(&c->id))
+		return GOT_TARGET_GONE;
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
 		return errno == ESRCH ? GOT_GONE : errno == EPERM ? GOT_EPERM : GOT_NONE;
 	uint64_t t0 = now_ns();
@@ -408,17 +469,22 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 		return -EINVAL;
 
 	threads_scan_reap();
-	pid_t *tids = NULL;
-	int ntids = target_tasks(pid, &tids);
-	if (ntids < 0)
-		return ntids == -ENOENT ? -ESRCH : ntids;
-
 	struct scanctx c = { .pid = pid, .u = u, .lock = lock, .unlock = unlock,
 			     .lockarg = lockarg };
+	int r = ident_open(&c.id, pid);
+	if (r < 0)
+		return r;
+	pid_t *tids = NULL;
+	int ntids = target_tasks(pid, &tids);
+	if (ntids < 0) {
+		ident_close(&c.id);
+		return ntids == -ENOENT ? -ESRCH : ntids;
+	}
+
 	c.stack = xmalloc(SCAN_STACK_MAX);
 	maps_read(pid, &c.maps);
 	struct scanned_thread *res = xcalloc((size_t)ntids + 1, sizeof *res);
-	int n = 0;
+	int n = 0, gone = 0;
 
 	for (int i = 0; i < ntids; i++) {
 		pid_t tid = tids[i];
@@ -428,6 +494,10 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 		if (threads_read_small(path, buf, sizeof buf) <= 0 ||
 		    parse_proc_stat(buf, &ps) < 0)
 			continue;                  /* exited meanwhile */
+		/* No thread of the target is older than its main thread: an
+		 * older one is not ours (the PID was reused meanwhile). */
+		if (ps.starttime < c.id.start)
+			continue;
 		struct scanned_thread *t = &res[n];
 		t->tid = tid;
 		t->state = ps.state;
@@ -455,6 +525,11 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 			for (int k = 0; got == GOT_EPERM && k < 3; k++) {
 				sleep_ns_(50000);
 				got = seize_read(&c, tid, regs, &len, &stop);
+			}
+			if (got == GOT_TARGET_GONE) {
+				dbg("scan: pid %d exited during the scan; scan dropped", (int)pid);
+				gone = 1;
+				break;
 			}
 			if (got == GOT_GONE)
 				continue;
@@ -490,9 +565,14 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 	    "max stop %.1f us, mean stop %.1f us", (int)pid, stats.threads,
 	    stats.failed, stats.total_ns / 1e6, stats.max_stop_ns / 1e3,
 	    n ? stats.sum_stop_ns / 1e3 / n : 0.0);
+	ident_close(&c.id);
 	free(c.maps.r);
 	free(c.stack);
 	free(tids);
+	if (gone) {
+		free(res);
+		return -ESRCH;
+	}
 	if (st)
 		*st = stats;
 	*out = res;
