@@ -68,6 +68,10 @@ void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* Fill r[CTOP_NREGS] from a struct user_regs_struct (PTRACE_GETREGS), given
+ * as void * to keep <sys/user.h> out of this header. */
+void regs_from_ptrace(uint64_t *r, const void *user_regs_struct);
+
 /* Read a whole small file (e.g. under /proc) into a NUL-terminated buffer.
  * Returns length or -errno. *out must be freed. */
 ssize_t read_file(const char *path, char **out);

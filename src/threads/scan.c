@@ -38,7 +38,6 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -313,29 +312,6 @@ static uint64_t copy_stack(struct scanctx *c, pid_t tid, uint64_t sp)
 	return r < 0 ? 0 : (uint64_t)r;
 }
 
-static void regs_from_user(const struct user_regs_struct *u, uint64_t *r)
-{
-	memset(r, 0, CTOP_NREGS * sizeof *r);
-	r[CTOP_REG_AX] = u->rax;  r[CTOP_REG_BX] = u->rbx;
-	r[CTOP_REG_CX] = u->rcx;  r[CTOP_REG_DX] = u->rdx;
-	r[CTOP_REG_SI] = u->rsi;  r[CTOP_REG_DI] = u->rdi;
-	r[CTOP_REG_BP] = u->rbp;  r[CTOP_REG_SP] = u->rsp;
-	r[CTOP_REG_IP] = u->rip;  r[CTOP_REG_FLAGS] = u->eflags;
-	r[CTOP_REG_CS] = u->cs;   r[CTOP_REG_SS] = u->ss;
-	r[CTOP_REG_DS] = u->ds;   r[CTOP_REG_ES] = u->es;
-	r[CTOP_REG_FS] = u->fs;   r[CTOP_REG_GS] = u->gs;
-	r[CTOP_REG_R8] = u->r8;   r[CTOP_REG_R9] = u->r9;
-	r[CTOP_REG_R10] = u->r10; r[CTOP_REG_R11] = u->r11;
-	r[CTOP_REG_R12] = u->r12; r[CTOP_REG_R13] = u->r13;
-	r[CTOP_REG_R14] = u->r14; r[CTOP_REG_R15] = u->r15;
-}
-
-static void sleep_ns_(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-	nanosleep(&ts, NULL);
-}
-
 /* Wait for tid's next ptrace stop or death without ever blocking for good
  * (a zombie leader's exit is not reported while other threads live, and a
  * thread in D does not stop until its sleep ends). 1 got status, 2 stopped
@@ -370,7 +346,7 @@ static int wait_stop(pid_t pid, pid_t tid, int *status, uint64_t timeout_ns)
 		if (el < 50000) {
 			sched_yield();
 		} else {
-			sleep_ns_(delay);
+			sleep_ns(delay);
 			if (delay < 500000)
 				delay *= 2;
 		}
@@ -419,7 +395,7 @@ static int seize_read(struct scanctx *c, pid_t tid, uint64_t *regs,
 	int ret = GOT_NONE;
 	struct user_regs_struct ur;
 	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) == 0) {
-		regs_from_user(&ur, regs);
+		regs_from_ptrace(regs, &ur);
 		*stack_len = copy_stack(c, tid, ur.rsp);
 		ret = GOT_REGS;
 	}
@@ -523,7 +499,7 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 			/* EPERM: traced by someone else. When that is our own
 			 * ptrace sampler it lets go within microseconds. */
 			for (int k = 0; got == GOT_EPERM && k < 3; k++) {
-				sleep_ns_(50000);
+				sleep_ns(50000);
 				got = seize_read(&c, tid, regs, &len, &stop);
 			}
 			if (got == GOT_TARGET_GONE) {
@@ -557,7 +533,7 @@ int threads_scan(pid_t pid, struct unwinder *u, void (*lock)(void *),
 	for (int k = 0; k < 20 && pending_count(); k++) {
 		threads_scan_reap();
 		if (pending_count())
-			sleep_ns_(5000000);
+			sleep_ns(5000000);
 	}
 	stats.threads = (unsigned)n;
 	stats.total_ns = now_ns() - t_start;
