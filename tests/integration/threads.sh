@@ -164,9 +164,16 @@ test_group_stopped_target_stays_stopped() {
 	wait_for no_stopped "$wl" || fail "target did not resume after SIGCONT: $(thread_states "$wl")"
 }
 
-# Signals that arrive while a thread is stopped by the scan are handed back
-# at detach, never swallowed: the workload counts queued real-time signals.
-test_signals_during_scans_are_delivered() {
+# Signals sent to the target while scans run every 10 ms are all delivered,
+# none swallowed, and no thread is left stopped: the workload counts the
+# queued real-time signals it handled. What this does not prove: that
+# seize_read hands back the signal of a signal-delivery-stop at detach
+# ("passing it on" in the CTOP_DEBUG log). That path needs a signal to be
+# dequeued in the microseconds between PTRACE_SEIZE and PTRACE_INTERRUPT
+# (a pending signal otherwise waits behind our interrupt's stop and is
+# delivered after the detach), so it is hit by chance, mostly 0 times in
+# this test: the count is logged for the record, never asserted.
+test_signals_during_scans_all_delivered() {
 	need || return 1
 	local cf=$TMPD/count9 n=3000
 	start_bg "$WLBIN/leak_threads" 30 "$cf" 5
@@ -178,7 +185,7 @@ test_signals_during_scans_are_delivered() {
 	sleep 1
 	for ((i = 0; i < n; i++)); do kill -RTMIN "$wl" || break; done
 	wait "$cp" || { tail -5 "$TMPD/err9" >&2; fail "ctop-prof failed"; return 1; }
-	note "signals passed on at detach: $(grep -c 'passing it on' "$TMPD/err9")," \
+	note "signals passed on at detach (by chance, not asserted): $(grep -c 'passing it on' "$TMPD/err9")," \
 		"scans: $(grep -c 'scan: pid' "$TMPD/err9")"
 	wait_for count_is "$cf.sig" "$n" ||
 		{ fail "target handled $(cat "$cf.sig" 2>/dev/null) of $n signals"; return 1; }
