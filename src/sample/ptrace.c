@@ -89,18 +89,6 @@ static pid_t live_thread(pid_t pid)
 	return found;
 }
 
-static void regs_from_user(uint64_t *r, const struct user_regs_struct *u)
-{
-	r[CTOP_REG_AX] = u->rax; r[CTOP_REG_BX] = u->rbx; r[CTOP_REG_CX] = u->rcx;
-	r[CTOP_REG_DX] = u->rdx; r[CTOP_REG_SI] = u->rsi; r[CTOP_REG_DI] = u->rdi;
-	r[CTOP_REG_BP] = u->rbp; r[CTOP_REG_SP] = u->rsp; r[CTOP_REG_IP] = u->rip;
-	r[CTOP_REG_FLAGS] = u->eflags; r[CTOP_REG_CS] = u->cs; r[CTOP_REG_SS] = u->ss;
-	r[CTOP_REG_DS] = u->ds; r[CTOP_REG_ES] = u->es; r[CTOP_REG_FS] = u->fs;
-	r[CTOP_REG_GS] = u->gs; r[CTOP_REG_R8] = u->r8; r[CTOP_REG_R9] = u->r9;
-	r[CTOP_REG_R10] = u->r10; r[CTOP_REG_R11] = u->r11; r[CTOP_REG_R12] = u->r12;
-	r[CTOP_REG_R13] = u->r13; r[CTOP_REG_R14] = u->r14; r[CTOP_REG_R15] = u->r15;
-}
-
 /* Copy up to STACK_COPY bytes from sp, stopping at the first unreadable page. */
 static uint32_t copy_stack(pid_t tid, uint64_t sp, uint8_t *buf)
 {
@@ -191,7 +179,7 @@ static uint64_t sample_thread(struct psampler *s, pid_t tid, struct slot *sl)
 	struct user_regs_struct u;
 	int ok = ptrace(PTRACE_GETREGS, tid, 0, &u) == 0;
 	if (ok) {
-		regs_from_user(sl->regs, &u);
+		regs_from_ptrace(sl->regs, &u);
 		sl->stack_size = copy_stack(tid, u.rsp, sl->stack);
 	}
 	ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig);
