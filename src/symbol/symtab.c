@@ -10,7 +10,9 @@
  *
  * Results are cached per address and all strings are interned in an arena
  * that lives as long as the symtab, so a sym_loc pointer stays valid even
- * after a refresh drops it from the cache. */
+ * after a refresh drops it from the cache. Results in JIT code are the
+ * exception that is updated in place when the JIT map or the anonymous
+ * mappings change (see jit_recheck). */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -260,7 +262,7 @@ static void cache_put(struct symtab *st, uint64_t pc, struct sym_loc *loc)
 	st->ncache++;
 }
 
-enum purge { PURGE_ALL, PURGE_UNKNOWN, PURGE_ANON };
+enum purge { PURGE_ALL, PURGE_UNKNOWN };
 
 /* Drops cached results that may have changed. The sym_locs themselves stay
  * in the arena: callers may still hold them. */
@@ -275,8 +277,7 @@ static void cache_purge(struct symtab *st, enum purge what)
 		if (!l)
 			continue;
 		const struct smod *m = (const struct smod *)l->mod;
-		int drop = what == PURGE_ALL || !m ||
-			   (what == PURGE_ANON && m->kind == MOD_ANON);
+		int drop = what == PURGE_ALL || !m;
 		if (drop)
 			continue;
 		cache_insert(n, st->capcache, st->cache[i].pc, l);
@@ -286,6 +287,8 @@ static void cache_purge(struct symtab *st, enum purge what)
 	st->cache = n;
 	st->ncache = kept;
 }
+
+static void jit_recheck(struct symtab *st);
 
 /* ---- reading /proc/PID/maps --------------------------------------------- */
 
@@ -568,9 +571,40 @@ static int find_debuginfo_cb(Dwfl_Module *dm, void **userdata, const char *modna
 
 /* ---- modules ------------------------------------------------------------ */
 
+/* A dead anonymous module to take the place of a new one, preferably one
+ * that overlaps it (a JIT's code space that grew or shrank): V8 changes its
+ * executable mappings all the time, and a long-running target must not make
+ * us keep a module for every shape they ever had. NULL if there is none.
+ * Results still pointing to it have been re-pointed or dropped from the
+ * cache by jit_recheck (callers holding one see the new range: harmless,
+ * an anonymous module has no file). */
+static struct smod *reuse_anon(struct symtab *st, const struct mgroup *g)
+{
+	struct smod *any = NULL;
+	for (size_t i = 0; i < st->nmods; i++) {
+		struct smod *m = st->mods[i];
+		if (m->alive || m->kind != MOD_ANON)
+			continue;
+		if (m->low < g->high && g->low < m->high)
+			return m;
+		if (!any)
+			any = m;
+	}
+	return any;
+}
+
 static struct smod *new_module(struct symtab *st, const struct mgroup *g)
 {
-	struct smod *m = xcalloc(1, sizeof *m);
+	struct smod *m = g->kind == MOD_ANON ? reuse_anon(st, g) : NULL;
+	if (m) {
+		m->low = m->pub.start = g->low;
+		m->high = m->pub.end = g->high;
+		m->vma_start = g->vma_start;
+		m->vma_end = g->vma_end;
+		m->alive = 1;
+		return m;
+	}
+	m = xcalloc(1, sizeof *m);
 	m->st = st;
 	m->kind = g->kind;
 	m->low = g->low;
@@ -774,7 +808,7 @@ static int do_refresh(struct symtab *st)
 		changed = 1;
 	}
 	if (added_anon || removed_anon) {
-		cache_purge(st, PURGE_ANON);
+		jit_recheck(st);
 		changed = 1;
 	}
 	dbg("maps of %d: %zu modules, +%zu -%zu files, +%zu -%zu anon",
@@ -1493,6 +1527,52 @@ static struct sym_loc *resolve_file(struct symtab *st, struct smod *m, uint64_t 
 	return make_loc(st, pc, m, f, n);
 }
 
+static struct smod *find_anon(struct symtab *st, uint64_t pc)
+{
+	for (size_t i = st->nmods; i-- > 0;) {
+		struct smod *m = st->mods[i];
+		if (m->alive && m->kind == MOD_ANON && pc >= m->low && pc < m->high)
+			return m;
+	}
+	return NULL;
+}
+
+/* The JIT map grew or the anonymous mappings changed: the cached results
+ * in JIT code are updated in place (module, name) rather than dropped and
+ * made again, since the map changes up to 10 times a second for as long
+ * as the target runs and results are never freed. Those no longer in
+ * anonymous executable memory are dropped. */
+static void jit_recheck(struct symtab *st)
+{
+	if (!st->ncache)
+		return;
+	struct centry *n = xcalloc(st->capcache, sizeof *n);
+	size_t kept = 0;
+	for (size_t i = 0; i < st->capcache; i++) {
+		struct sym_loc *l = st->cache[i].loc;
+		if (!l)
+			continue;
+		const struct smod *om = (const struct smod *)l->mod;
+		if (!om)        /* maybe in a mapping we did not know */
+			continue;
+		if (om->kind == MOD_ANON) {
+			struct smod *m = find_anon(st, l->pc);
+			if (!m)
+				continue;
+			const char *name = perfmap_lookup(st->pm, l->pc, NULL);
+			if (name)
+				m->pub.has_symbols = 1;
+			l->mod = &m->pub;
+			l->frames[0].func = name ? intern(st, name) : st->str_unknown;
+		}
+		cache_insert(n, st->capcache, st->cache[i].pc, l);
+		kept++;
+	}
+	free(st->cache);
+	st->cache = n;
+	st->ncache = kept;
+}
+
 /* Opens or re-reads the JIT map when due. 1 if it has new entries (and
  * the cached JIT results were dropped). */
 static int perfmap_poll(struct symtab *st)
@@ -1512,7 +1592,7 @@ static int perfmap_poll(struct symtab *st)
 	st->pm_last_poll = now;
 	if (perfmap_update(st->pm) <= 0)
 		return 0;
-	cache_purge(st, PURGE_ANON);
+	jit_recheck(st);
 	return 1;
 }
 
@@ -1551,12 +1631,7 @@ static struct smod *find_module(struct symtab *st, uint64_t pc)
 		if (m && pc >= m->low && pc < m->high)
 			return m;
 	}
-	for (size_t i = st->nmods; i-- > 0;) {
-		struct smod *m = st->mods[i];
-		if (m->alive && m->kind == MOD_ANON && pc >= m->low && pc < m->high)
-			return m;
-	}
-	return NULL;
+	return find_anon(st, pc);
 }
 
 const struct sym_loc *symtab_lookup(struct symtab *st, uint64_t pc)

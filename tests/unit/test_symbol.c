@@ -496,6 +496,63 @@ static void test_live_jit_map(void **state)
 	munmap(area, 3 * (size_t)pg + sz);
 }
 
+/* A long-running JIT target must not make the symtab grow without bound:
+ * results in JIT code are updated in place when the map grows, and the
+ * modules of anonymous mappings that come and go are reused. */
+static void test_live_jit_bounded(void **state)
+{
+	(void)state;
+	size_t sz = 1 << 16;
+	uint8_t *code = mmap(NULL, sz, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(code != MAP_FAILED);
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%lx 100 Function:one\n", (unsigned long)(uintptr_t)code);
+	fflush(f);
+	struct symtab *st = symtab_open(getpid());
+	assert_non_null(st);
+	uint64_t base = (uint64_t)(uintptr_t)code;
+	const struct sym_loc *l1 = symtab_lookup(st, base + 0x10);
+	assert_string_equal(l1->frames[0].func, "Function:one");
+	const struct sym_loc *l2 = symtab_lookup(st, base + 0x210);
+	assert_string_equal(l2->frames[0].func, "[unknown]");
+	fprintf(f, "%lx 100 Function:two\n", (unsigned long)(uintptr_t)code + 0x200);
+	fprintf(f, "%lx 100 Function:one_v2\n", (unsigned long)(uintptr_t)code);
+	fflush(f);
+	sleep_ms(150);
+	assert_ptr_equal(symtab_lookup(st, base + 0x210), l2);
+	assert_string_equal(l2->frames[0].func, "Function:two");
+	assert_ptr_equal(symtab_lookup(st, base + 0x10), l1);
+	assert_string_equal(l1->frames[0].func, "Function:one_v2");
+
+	/* anonymous code mapped and unmapped over and over */
+	const struct sym_module **mods;
+	int n0 = -1;
+	for (int i = 0; i < 20; i++) {
+		size_t len = sz + (size_t)i * 4096;
+		uint8_t *c = mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(c != MAP_FAILED);
+		assert_int_equal(symtab_refresh(st, 1), 0);
+		const struct sym_loc *l = symtab_lookup(st, (uint64_t)(uintptr_t)c + 8);
+		assert_non_null(l->mod);
+		assert_string_equal(l->mod->name, "[jit]");
+		munmap(c, len);
+		assert_int_equal(symtab_refresh(st, 1), 0);
+		int n = symtab_modules(st, &mods);
+		if (n0 < 0)
+			n0 = n;
+		assert_true(n <= n0 + 1);
+	}
+	/* the first JIT code still answers */
+	assert_string_equal(symtab_lookup(st, base + 0x10)->frames[0].func, "Function:one_v2");
+	fclose(f);
+	symtab_close(st);
+	unlink(path);
+	munmap(code, sz);
+}
+
 static void test_live_dlopen(void **state)
 {
 	(void)state;
@@ -706,6 +763,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_own_functions),
 		cmocka_unit_test(test_live_libc_and_vdso),
 		cmocka_unit_test(test_live_jit_map),
+		cmocka_unit_test(test_live_jit_bounded),
 		cmocka_unit_test(test_live_dlopen),
 		cmocka_unit_test(test_live_exec),
 		cmocka_unit_test(test_live_no_aranges),
