@@ -29,6 +29,9 @@ int parse_maps_line(const char *line, struct map_entry *m);
 
 /* Parse /proc/PID/task/TID/status "voluntary_ctxt_switches" etc. -1 if absent. */
 long parse_status_field(const char *buf, const char *key);
+/* The same for lines of several values ("Uid:\t0\t0\t0\t0", "NSpid:\t9\t1"):
+ * the n-th (from 0), or the last when n < 0. -1 if absent. */
+long parse_status_field_n(const char *buf, const char *key, int n);
 
 int target_exists(pid_t pid);
 int target_is_kernel_thread(pid_t pid);   /* 1 yes, 0 no, -errno */

@@ -147,7 +147,7 @@ struct symtab {
 	size_t nblobs;
 
 	/* JIT */
-	char perfmap_path[96];
+	char perfmap_path[128];
 	uid_t uid0, uid1;
 	struct perfmap *pm;
 	uint64_t pm_last_open, pm_last_poll;
@@ -178,10 +178,7 @@ static void *arena_alloc(struct symtab *st, size_t n)
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return hash_fnv(HASH_INIT, s, strlen(s));
 }
 
 static const char *intern(struct symtab *st, const char *s)
@@ -830,33 +827,6 @@ int symtab_refresh(struct symtab *st, int force)
 
 /* ---- open / close ------------------------------------------------------- */
 
-/* "Key:\tv1\tv2..." from /proc/PID/status: the n-th value (n < 0: last). */
-static int status_field(const char *status, const char *key, int n, long *out)
-{
-	const char *p = strstr(status, key);
-	if (!p)
-		return -ENOENT;
-	p += strlen(key);
-	long vals[16];
-	int k = 0;
-	while (k < 16) {
-		char *e;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\n' || !*p)
-			break;
-		long v = strtol(p, &e, 10);
-		if (e == p)
-			break;
-		vals[k++] = v;
-		p = e;
-	}
-	if (!k)
-		return -ENOENT;
-	*out = n < 0 || n >= k ? vals[k - 1] : vals[n];
-	return 0;
-}
-
 struct symtab *symtab_open(pid_t pid)
 {
 	elf_version(EV_CURRENT);
@@ -897,9 +867,12 @@ struct symtab *symtab_open(pid_t pid)
 	snprintf(buf, sizeof buf, "/proc/%d/status", (int)pid);
 	long nspid = pid, u0 = -1, u1 = -1;
 	if (read_file(buf, &status) >= 0) {
-		status_field(status, "\nNSpid:", -1, &nspid);
-		status_field(status, "\nUid:", 0, &u0);
-		status_field(status, "\nUid:", 1, &u1);
+		/* the pid in the innermost namespace: the last one */
+		long v = parse_status_field_n(status, "NSpid", -1);
+		if (v > 0)
+			nspid = v;
+		u0 = parse_status_field_n(status, "Uid", 0);
+		u1 = parse_status_field_n(status, "Uid", 1);
 	}
 	free(status);
 	st->uid0 = (uid_t)u0;

@@ -229,6 +229,36 @@ long parse_status_field(const char *buf, const char *key)
 	return -1;
 }
 
+long parse_status_field_n(const char *buf, const char *key, int n)
+{
+	if (!buf || !key || !*key)
+		return -1;
+	size_t klen = strlen(key);
+	for (const char *line = buf; line && *line;) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			const char *p = line + klen + 1;
+			long last = -1;
+			for (int i = 0;; i++) {
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (*p == '\n' || !*p)
+					break;
+				uint64_t v;
+				if (parse_u64(&p, 10, &v) < 0 || v > LONG_MAX)
+					return -1;
+				if (i == n)
+					return (long)v;
+				last = (long)v;
+			}
+			return n < 0 ? last : -1;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -1;
+}
+
 int target_exists(pid_t pid)
 {
 	char path[64];
