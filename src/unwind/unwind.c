@@ -237,10 +237,10 @@ static int frame_cb(Dwfl_Frame *f, void *arg)
 }
 
 /* 1 when a Dwfl is attached and usable. */
-static int ensure_attached(struct unwinder *u)
+/* Follow the symtab's current Dwfl: a new one (or generation) means
+ * re-attaching and forgetting cached CFI. Returns the Dwfl, NULL if none. */
+static Dwfl *track_dwfl(struct unwinder *u)
 {
-	if (!u->st)
-		return 0;
 	Dwfl *d = symtab_dwfl(u->st);
 	uint64_t g = symtab_generation(u->st);
 	if (d != u->dwfl || g != u->gen) {
@@ -249,6 +249,14 @@ static int ensure_attached(struct unwinder *u)
 		u->attached = 0;
 		cfi_cache_flush(u->cfi);
 	}
+	return d;
+}
+
+static int ensure_attached(struct unwinder *u)
+{
+	if (!u->st)
+		return 0;
+	Dwfl *d = track_dwfl(u);
 	if (!d)
 		return 0;
 	/* A pc in no known module may be a library loaded since the maps were
@@ -256,15 +264,7 @@ static int ensure_attached(struct unwinder *u)
 	 * found from the next sample on rather than at the next lookup. */
 	if (!dwfl_addrmodule(d, u->cur->regs[CTOP_REG_IP])) {
 		symtab_refresh(u->st, 0);
-		d = symtab_dwfl(u->st);
-		g = symtab_generation(u->st);
-		if (d != u->dwfl || g != u->gen) {
-			u->dwfl = d;
-			u->gen = g;
-			u->attached = 0;
-			cfi_cache_flush(u->cfi);
-		}
-		if (!d)
+		if (!(d = track_dwfl(u)))
 			return 0;
 	}
 	if (u->attached)
