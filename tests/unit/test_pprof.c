@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -79,7 +80,6 @@ static struct profile *make_profile(void)
 	return p;
 }
 
-static char dir[64];
 
 static void mkpath(char *buf, size_t n, const char *name)
 {
@@ -785,21 +785,6 @@ static void test_groups(void **state)
 	free(s);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/ctop-pprof.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,5 +796,5 @@ int main(void)
 		cmocka_unit_test(test_text_and_errors),
 		cmocka_unit_test(test_groups),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, testdir_setup, testdir_teardown);
 }
