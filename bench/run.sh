@@ -83,11 +83,17 @@ proc_cpu_fine() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{if(NR) printf "%.4f", s/1e9; else exit 1}'
 }
 proc_rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
-# fields of a /usr/bin/time -f "%e %U %S %M" file: wall, cpu (user+sys), maxrss kB
+# timed FILE CMD...: run CMD with the caller's redirections and write
+# "wall user sys" in seconds (bash's time: getrusage of the child, ms
+# precision; /usr/bin/time prints only hundredths) to FILE.
+timed() {
+	local f=$1 TIMEFORMAT='%3R %3U %3S'
+	shift
+	{ time "$@" 2>&3 ; } 3>&2 2> "$f"
+}
+# fields of a timed file: wall, cpu (user+sys)
 time_wall() { awk 'END{print $1}' "$1"; }
 time_cpu() { awk 'END{printf "%.3f", $2+$3}' "$1"; }
-time_rss() { awk 'END{print $4}' "$1"; }
-TIMEF="%e %U %S %M"
 # samples in ctop-prof's last batch header
 ctop_samples() { awk '/^ctop-prof: PID/{for(i=1;i<=NF;i++) if($i=="samples") s=$(i+1)} END{print s+0}' "$1"; }
 ctop_lost() { awk '/^ctop-prof: PID/{for(i=1;i<=NF;i++) if($i=="lost") s=$(i+1)} END{print s+0}' "$1"; }
@@ -106,7 +112,6 @@ show() { echo; cat "$MD/$1.md"; echo; }
 
 [ -x "$CTOP" ] || die "$CTOP not built (run make bench)"
 command -v perf >/dev/null || die "perf not installed: the baseline of every row (apt-get install linux-perf)"
-[ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
 for b in spin libchain scanbench; do
 	[ -x "$BB/$b" ] || die "$BB/$b missing (make workloads)"
 done
@@ -232,15 +237,15 @@ EOF
 		"$BB/spin" -s "$T" -w 0.3 -d 8 > /dev/null 2>&1 &
 		local tp=$!
 		track $tp
-		/usr/bin/time -f "$TIMEF" -o "$WORK/cpu-ctop.time" "$CTOP" -p $tp -F 999 --unwind $uw -b \
+		timed "$WORK/cpu-ctop.time" "$CTOP" -p $tp -F 999 --unwind $uw -b \
 			--interval 3600 > "$WORK/cpu-ctop.out" 2> "$WORK/cpu-ctop.err" &
 		local cp=$!
-		/usr/bin/time -f "$TIMEF" -o "$WORK/cpu-rec.time" perf record -q -F 999 --call-graph $uw \
+		timed "$WORK/cpu-rec.time" perf record -q -F 999 --call-graph $uw \
 			-p $tp -o "$WORK/cpu.data" > /dev/null 2> "$WORK/cpu-rec.err" &
 		local pp=$!
 		track $cp; track $pp
 		wait $tp; wait $cp; wait $pp
-		/usr/bin/time -f "$TIMEF" -o "$WORK/cpu-rep.time" perf report -i "$WORK/cpu.data" --stdio \
+		timed "$WORK/cpu-rep.time" perf report -i "$WORK/cpu.data" --stdio \
 			> "$WORK/cpu-rep.out" 2> "$WORK/cpu-rep.err"
 		local cs cc ps rc pc
 		cs=$(ctop_samples "$WORK/cpu-ctop.out")
@@ -399,14 +404,14 @@ EOF
 		local tp=$!
 		track $tp
 		sleep 0.2   # libchain: dlopen everything first
-		/usr/bin/time -f "$TIMEF" -o "$WORK/tp-ctop.time" "$CTOP" -p $tp -F 999 --unwind dwarf -b \
+		timed "$WORK/tp-ctop.time" "$CTOP" -p $tp -F 999 --unwind dwarf -b \
 			--interval 3600 > "$WORK/tp-ctop.out" 2> "$WORK/tp-ctop.err" &
 		local cp=$!
 		perf record -q -F 999 --call-graph dwarf -p $tp -o "$WORK/tp.data" > /dev/null 2>&1 &
 		local pp=$!
 		track $cp; track $pp
 		wait $tp; wait $cp; wait $pp
-		/usr/bin/time -f "$TIMEF" -o "$WORK/tp-rep.time" perf report -i "$WORK/tp.data" --stdio \
+		timed "$WORK/tp-rep.time" perf report -i "$WORK/tp.data" --stdio \
 			> "$WORK/tp-rep.out" 2> "$WORK/tp-rep.err"
 		local cs cc ps pc ct pt ratio
 		cs=$(ctop_samples "$WORK/tp-ctop.out"); cc=$(time_cpu "$WORK/tp-ctop.time")
@@ -540,12 +545,12 @@ row_startup() {
 		pt+=("${t1:-nan}")
 		# CPU to the first full table: a run that prints exactly one,
 		# after 0.3 s of samples; perf: record 0.2 s + report
-		/usr/bin/time -f "$TIMEF" -o "$WORK/su-ctop.time" "$CTOP" -p $tp -F 499 -b -d 0.3 \
+		timed "$WORK/su-ctop.time" "$CTOP" -p $tp -F 499 -b -d 0.3 \
 			--interval 100 > /dev/null 2>&1
 		cc+=("$(time_cpu "$WORK/su-ctop.time")")
-		/usr/bin/time -f "$TIMEF" -o "$WORK/su-rec.time" perf record -q -F 499 -g -p $tp \
+		timed "$WORK/su-rec.time" perf record -q -F 499 -g -p $tp \
 			-o "$WORK/su.data" -- sleep 0.2 > /dev/null 2>&1
-		/usr/bin/time -f "$TIMEF" -o "$WORK/su-rep.time" perf report -i "$WORK/su.data" \
+		timed "$WORK/su-rep.time" perf report -i "$WORK/su.data" \
 			--stdio --no-children > /dev/null 2>&1
 		pc+=("$(calc "$(time_cpu "$WORK/su-rec.time")+$(time_cpu "$WORK/su-rep.time")" "%.3f")")
 	done
@@ -589,7 +594,7 @@ row_scan() {
 	local i
 	for i in $(seq 100); do grep -q ready "$WORK/mt.out" && break; sleep 0.1; done
 	"$BB/scanbench" $mp threads 6 0.5 > "$WORK/scan-thr.out" 2> "$WORK/scan-thr.err"
-	/usr/bin/time -f "$TIMEF" -o "$WORK/eu-thr.time" eu-stack -p $mp > /dev/null 2>&1
+	timed "$WORK/eu-thr.time" eu-stack -p $mp > /dev/null 2>&1
 	kill $mp 2>/dev/null; wait $mp 2>/dev/null
 	"$WLBIN/goleak" 0 0 10000 > /dev/null 2>&1 &
 	local gp=$!
@@ -597,7 +602,7 @@ row_scan() {
 	sleep 1.5
 	"$BB/scanbench" $gp goroutines 6 0.5 > "$WORK/scan-go.out" 2> "$WORK/scan-go.err"
 	"$BB/scanbench" $gp threads 6 0.5 > "$WORK/scan-gothr.out" 2> "$WORK/scan-gothr.err"
-	/usr/bin/time -f "$TIMEF" -o "$WORK/eu-go.time" eu-stack -p $gp > /dev/null 2>&1
+	timed "$WORK/eu-go.time" eu-stack -p $gp > /dev/null 2>&1
 	kill $gp 2>/dev/null; wait $gp 2>/dev/null
 	md scan <<EOF
 ### 6. Stack scans (threads and leaks views)
