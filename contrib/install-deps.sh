@@ -3,7 +3,7 @@
 # Idempotent. As root it runs apt-get; otherwise it prints the exact command.
 set -u
 PKGS="gcc g++ make pkg-config libdw-dev libelf-dev libncurses-dev zlib1g-dev
-libcmocka-dev golang-go tmux linux-perf elfutils binutils nodejs procps strace time"
+libcmocka-dev golang-go tmux linux-perf elfutils binutils nodejs procps strace gdb"
 missing=""
 for p in $PKGS; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
