@@ -86,7 +86,8 @@ bench: deps
 	@$(MAKE) --no-print-directory all workloads
 	@bash bench/run.sh
 
-fuzz:
+fuzz: deps
+	@FUZZ=1 sh contrib/install-deps.sh
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk run
 
 # ---- install ------------------------------------------------------------

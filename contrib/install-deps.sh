@@ -4,6 +4,8 @@
 set -u
 PKGS="gcc g++ make pkg-config libdw-dev libelf-dev libncurses-dev zlib1g-dev
 libcmocka-dev golang-go tmux linux-perf elfutils binutils nodejs procps strace gdb"
+# make fuzz also needs clang's libFuzzer and sanitizer runtimes.
+[ "${FUZZ:-0}" = 1 ] && PKGS="clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
