@@ -55,6 +55,17 @@ ctop_profile() {
 	return 0
 }
 
+# profile_workload FILE SECS HZ BIN [ARGS...]: start BIN, profile it for
+# SECS at HZ into FILE, stop it, and check that pprof reads FILE.
+profile_workload() {
+	local f=$1 secs=$2 hz=$3 pid; shift 3
+	start_bg "$@"; pid=$BGPID
+	sleep 0.3
+	ctop_profile "$f" "$secs" "$hz" "$pid" || { kill_bg "$pid"; return 1; }
+	kill_bg "$pid"
+	pprof_ok "$f"
+}
+
 # pprof_ok FILE: every pprof view we use reads the file (exit 0).
 pprof_ok() {
 	local f=$1 m
@@ -127,13 +138,9 @@ test_split_stripped() {
 }
 
 test_threads() {
-	local f=$TMPD/threads.pb.gz bad=0 pid top
-	start_bg "$WLBIN/threads" 2; pid=$BGPID
-	sleep 0.3
+	local f=$TMPD/threads.pb.gz bad=0 top
 	# late starts 2 s after the workload, i.e. after ctop-prof attached.
-	ctop_profile "$f" 5 499 "$pid" || { kill_bg "$pid"; return 1; }
-	kill_bg "$pid"
-	pprof_ok "$f" || return 1
+	profile_workload "$f" 5 499 "$WLBIN/threads" 2 || return 1
 	local tags; tags=$("$GO" tool pprof -symbolize=none -tags "$f" 2>&1)
 	local t
 	for t in alpha beta late; do
@@ -156,12 +163,8 @@ test_threads() {
 }
 
 test_cxx_demangled_inline() {
-	local f=$TMPD/cxx.pb.gz bad=0 pid top
-	start_bg "$WLBIN/cxx"; pid=$BGPID
-	sleep 0.3
-	ctop_profile "$f" 4 499 "$pid" || { kill_bg "$pid"; return 1; }
-	kill_bg "$pid"
-	pprof_ok "$f" || return 1
+	local f=$TMPD/cxx.pb.gz bad=0 top
+	profile_workload "$f" 4 499 "$WLBIN/cxx" || return 1
 	top=$(pprof_top "$f")
 	grep -q 'Worker<int>::crunch' <<<"$top" || { fail "no demangled Worker<int>::crunch in the profile"; bad=1; }
 	grep -q '_ZN6Worker' <<<"$top" && { fail "mangled C++ names in the profile"; bad=1; }
@@ -179,12 +182,8 @@ test_cxx_demangled_inline() {
 }
 
 test_shared_lib() {
-	local f=$TMPD/uselib.pb.gz bad=0 pid top
-	start_bg "$WLBIN/uselib"; pid=$BGPID
-	sleep 0.3
-	ctop_profile "$f" 4 499 "$pid" || { kill_bg "$pid"; return 1; }
-	kill_bg "$pid"
-	pprof_ok "$f" || return 1
+	local f=$TMPD/uselib.pb.gz bad=0 top
+	profile_workload "$f" 4 499 "$WLBIN/uselib" || return 1
 	top=$(pprof_top "$f")
 	local h; h=$(flat_pct_of lib_hot <<<"$top")
 	[ -n "$h" ] && awk -v h="$h" 'BEGIN { exit !(h >= 90) }' || { fail "lib_hot flat ${h:-missing}%, want >= 90%"; bad=1; }
@@ -197,13 +196,9 @@ test_shared_lib() {
 }
 
 test_go() {
-	local f=$TMPD/goburn.pb.gz bad=0 pid top
+	local f=$TMPD/goburn.pb.gz bad=0 top
 	[ -x "$WLBIN/goburn" ] || { fail "workload goburn not built (needs go: make workloads)"; return 1; }
-	start_bg "$WLBIN/goburn"; pid=$BGPID
-	sleep 0.3
-	ctop_profile "$f" 4 499 "$pid" || { kill_bg "$pid"; return 1; }
-	kill_bg "$pid"
-	pprof_ok "$f" || return 1
+	profile_workload "$f" 4 499 "$WLBIN/goburn" || return 1
 	top=$(pprof_top "$f")
 	local g; g=$(flat_re '(^|\.)goBurn$' <<<"$top")
 	note "goBurn flat $g%"
@@ -298,12 +293,8 @@ test_launch_mode() {
 # The pprof file carries what SPEC.md promises: sample types, period, labels,
 # mappings with the build ID.
 test_pprof_fields() {
-	local f=$TMPD/fields.pb.gz bad=0 pid raw bid
-	start_bg "$WLBIN/cpusplit-fp"; pid=$BGPID
-	sleep 0.3
-	ctop_profile "$f" 2 499 "$pid" || { kill_bg "$pid"; return 1; }
-	kill_bg "$pid"
-	pprof_ok "$f" || return 1
+	local f=$TMPD/fields.pb.gz bad=0 raw bid
+	profile_workload "$f" 2 499 "$WLBIN/cpusplit-fp" || return 1
 	raw=$(cat "$f.-raw")
 	grep -q '^PeriodType: cpu nanoseconds' <<<"$raw" || { fail "period_type is not cpu/nanoseconds"; bad=1; }
 	grep -q '^Period: [1-9]' <<<"$raw" || { fail "no period"; bad=1; }
