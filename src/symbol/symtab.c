@@ -261,9 +261,11 @@ static void cache_put(struct symtab *st, uint64_t pc, struct sym_loc *loc)
 
 enum purge { PURGE_ALL, PURGE_UNKNOWN };
 
-/* Drops cached results that may have changed. The sym_locs themselves stay
- * in the arena: callers may still hold them. */
-static void cache_purge(struct symtab *st, enum purge what)
+/* Rebuilds the cache with the entries keep() accepts (it may update them in
+ * place). The sym_locs themselves stay in the arena: callers may still hold
+ * them. */
+static void cache_filter(struct symtab *st,
+			 int (*keep)(struct symtab *, struct sym_loc *, void *), void *arg)
 {
 	if (!st->ncache)
 		return;
@@ -271,11 +273,7 @@ static void cache_purge(struct symtab *st, enum purge what)
 	size_t kept = 0;
 	for (size_t i = 0; i < st->capcache; i++) {
 		struct sym_loc *l = st->cache[i].loc;
-		if (!l)
-			continue;
-		const struct smod *m = (const struct smod *)l->mod;
-		int drop = what == PURGE_ALL || !m;
-		if (drop)
+		if (!l || !keep(st, l, arg))
 			continue;
 		cache_insert(n, st->capcache, st->cache[i].pc, l);
 		kept++;
@@ -283,6 +281,18 @@ static void cache_purge(struct symtab *st, enum purge what)
 	free(st->cache);
 	st->cache = n;
 	st->ncache = kept;
+}
+
+static int keep_for_purge(struct symtab *st, struct sym_loc *l, void *arg)
+{
+	(void)st;
+	return *(const enum purge *)arg != PURGE_ALL && l->mod;
+}
+
+/* Drops cached results that may have changed. */
+static void cache_purge(struct symtab *st, enum purge what)
+{
+	cache_filter(st, keep_for_purge, &what);
 }
 
 static void jit_recheck(struct symtab *st);
@@ -1515,35 +1525,28 @@ static struct smod *find_anon(struct symtab *st, uint64_t pc)
  * made again, since the map changes up to 10 times a second for as long
  * as the target runs and results are never freed. Those no longer in
  * anonymous executable memory are dropped. */
+static int keep_jit(struct symtab *st, struct sym_loc *l, void *arg)
+{
+	(void)arg;
+	const struct smod *om = (const struct smod *)l->mod;
+	if (!om)        /* maybe in a mapping we did not know */
+		return 0;
+	if (om->kind == MOD_ANON) {
+		struct smod *m = find_anon(st, l->pc);
+		if (!m)
+			return 0;
+		const char *name = perfmap_lookup(st->pm, l->pc, NULL);
+		if (name)
+			m->pub.has_symbols = 1;
+		l->mod = &m->pub;
+		l->frames[0].func = name ? intern(st, name) : st->str_unknown;
+	}
+	return 1;
+}
+
 static void jit_recheck(struct symtab *st)
 {
-	if (!st->ncache)
-		return;
-	struct centry *n = xcalloc(st->capcache, sizeof *n);
-	size_t kept = 0;
-	for (size_t i = 0; i < st->capcache; i++) {
-		struct sym_loc *l = st->cache[i].loc;
-		if (!l)
-			continue;
-		const struct smod *om = (const struct smod *)l->mod;
-		if (!om)        /* maybe in a mapping we did not know */
-			continue;
-		if (om->kind == MOD_ANON) {
-			struct smod *m = find_anon(st, l->pc);
-			if (!m)
-				continue;
-			const char *name = perfmap_lookup(st->pm, l->pc, NULL);
-			if (name)
-				m->pub.has_symbols = 1;
-			l->mod = &m->pub;
-			l->frames[0].func = name ? intern(st, name) : st->str_unknown;
-		}
-		cache_insert(n, st->capcache, st->cache[i].pc, l);
-		kept++;
-	}
-	free(st->cache);
-	st->cache = n;
-	st->ncache = kept;
+	cache_filter(st, keep_jit, NULL);
 }
 
 /* Opens or re-reads the JIT map when due. 1 if it has new entries (and
