@@ -242,9 +242,17 @@ static void *sampler_thread(void *arg)
 				atomic_fetch_add(&s->lost, 1);
 				continue;
 			}
+			/* The list is up to 100 ms old: the target may have exited
+			 * and its PID gone to a stranger since. Check before the
+			 * stop, and drop a sample taken across such a change. */
+			if (!same_process(s)) {
+				ntids = 0;
+				last_list = 0;  /* re-list now: that marks it gone */
+				break;
+			}
 			struct slot *sl = &s->q[s->head % QUEUE_SLOTS];
 			uint64_t cost = sample_thread(s, tids[i], sl);
-			if (!cost)
+			if (!cost || !same_process(s))
 				continue;
 			sl->period_ns = 1000000000u / atomic_load(&s->eff_freq);
 			window_stop += cost;
